@@ -1,0 +1,70 @@
+"""The REST API at /api/v1/: one NinjaAPI, one router per app, one error shape."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from civicgrid import __version__
+from civicgrid.errors import DomainError, error_body
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="CivicGrid API",
+    version="1",
+    description="网格化社会治理平台 REST API. Every error is `{\"error\": {\"code\", \"message\", \"detail\"}}`.",
+    urls_namespace="api-v1",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    errors = [
+        {"loc": [str(part) for part in e.get("loc", [])], "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    body = error_body("invalid_input", _("The request is not valid."), {"errors": errors})
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return api.create_response(request, error_body("unauthenticated", _("Log in first.")), status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return api.create_response(request, error_body("http_error", str(exc)), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    log.exception("unhandled error in %s", request.path)
+    body = error_body("internal_error", _("Something went wrong on the server; it has been logged."))
+    return api.create_response(request, body, status=500)
+
+
+@api.get("/health", tags=["system"], summary="Liveness and version")
+def health(request):
+    return {"status": "ok", "version": __version__}
+
+
+from civicgrid.regions.api import geo_router, regions_router  # noqa: E402  (routers import `api` helpers)
+
+api.add_router("/geo", geo_router)
+api.add_router("/regions", regions_router)

@@ -1,0 +1,34 @@
+"""One error family for pages and the API.
+
+Every failure renders as ``{"error": {"code": ..., "message": ..., "detail": {...}}}`` with the
+right HTTP status, so a client never sees a traceback or a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule of the domain said no. ``code`` is stable for clients; ``message`` is for people."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, detail: dict[str, Any] | None = None, *, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = str(message)
+        self.detail = detail or {}
+        if status is not None:
+            self.status = status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "detail": self.detail}}
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": str(message), "detail": detail or {}}}

@@ -1,0 +1,158 @@
+"""Django settings — read only from ``CIVICGRID_*`` environment variables.
+
+Development defaults are safe to try (SQLite in WAL mode under ``var/``, a generated secret kept
+in ``var/``); production mode (``CIVICGRID_DEBUG`` unset or false together with
+``CIVICGRID_PRODUCTION=true``) refuses to start without a real secret.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.env import envbool, envfloat, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR.parent / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+PRODUCTION = envbool("PRODUCTION", False)
+DEBUG = envbool("DEBUG", not PRODUCTION)
+
+
+def _secret_key() -> str:
+    key = envstr("SECRET_KEY")
+    if key:
+        if PRODUCTION and len(key) < 40:
+            raise ImproperlyConfigured("CIVICGRID_SECRET_KEY must be at least 40 characters in production.")
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "Production mode needs a real secret: set CIVICGRID_SECRET_KEY or CIVICGRID_SECRET_KEY_FILE."
+        )
+    # Development only: one generated secret per checkout, kept so sessions survive restarts.
+    dev_key_file = VAR_DIR / "dev-secret-key"
+    if not dev_key_file.exists():
+        dev_key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        dev_key_file.chmod(0o600)
+    return dev_key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "civicgrid.regions",
+    "civicgrid.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "civicgrid.middleware.ApiErrorShapeMiddleware",
+]
+
+ROOT_URLCONF = "civicgrid.urls"
+WSGI_APPLICATION = "civicgrid.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+_database_url = envstr("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "civicgrid.sqlite3",
+            # WAL lets readers run while one writer commits; IMMEDIATE avoids the
+            # "database is locked" upgrade deadlock between two writers.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "transaction_mode": "IMMEDIATE",
+            },
+            "TEST": {"NAME": ":memory:"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = envstr("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "admin:login"
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+}
+
+# --- Domain settings (each documented in docs/operators.md) ---------------------------------
+# Grid code format: Python format string over county (6), street (3), community (3) and seq.
+# Default is the CJ/T 213 14-digit rule; Beijing's DB11/T 2157 uses "{county}{street}{community}{seq:03d}".
+GRID_CODE_FORMAT = envstr("GRID_CODE_FORMAT", "{county}{street}{community}{seq:02d}")
+# Coverage tolerance: gaps/overlaps smaller than this (m², geodesic) are ignored.
+COVERAGE_TOLERANCE_M2 = envfloat("COVERAGE_TOLERANCE_M2", 1.0)
+# Bulk locate limit per request.
+LOCATE_BULK_MAX = envint("LOCATE_BULK_MAX", 10_000)
+# Map base tiles: empty means no tiles (offline intranet); TILE_CRS is wgs84 or gcj02.
+TILE_URL = envstr("TILE_URL", "")
+TILE_CRS = envstr("TILE_CRS", "wgs84")
+TILE_ATTRIBUTION = envstr("TILE_ATTRIBUTION", "")
+TILE_NAME = _("Base map")
+
+if TILE_CRS not in {"wgs84", "gcj02"}:
+    raise ImproperlyConfigured("CIVICGRID_TILE_CRS must be wgs84 or gcj02.")

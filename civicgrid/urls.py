@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from civicgrid import views
+from civicgrid.api import api
+from civicgrid.regions import views as region_views
+
+admin.site.site_header = "CivicGrid 网格化社会治理平台"
+admin.site.site_title = "CivicGrid"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("map/", region_views.grid_map, name="map"),
+    path("map/grids.geojson", region_views.grid_map_data, name="map-data"),
+    path("grids/<str:code>/", region_views.grid_page, name="grid"),
+    path("admin/regions/generations/<int:generation_id>/problems/", region_views.generation_problems,
+         name="generation-problems"),  # fmt: skip
+    path("admin/regions/import/", region_views.generation_upload, name="generation-upload"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+]
+
+handler404 = "civicgrid.views.not_found"
+handler500 = "civicgrid.views.server_error"
+
