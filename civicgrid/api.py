@@ -8,13 +8,22 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
 
 from civicgrid import __version__
 from civicgrid.errors import DomainError, error_body
 
 log = logging.getLogger(__name__)
 
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    # Chinese names stay readable (and a third shorter) instead of \uXXXX escapes.
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
     title="CivicGrid API",
     version="1",
     description="网格化社会治理平台 REST API. Every error is `{\"error\": {\"code\", \"message\", \"detail\"}}`.",

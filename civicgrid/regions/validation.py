@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
 from civicgrid.geo.coverage import GAP, OUTSIDE_PARENT, OVERLAP, Problem, validate_children
-from civicgrid.regions.models import Level
+from civicgrid.regions.models import Level, Region
 
 
 @dataclass
@@ -36,11 +36,30 @@ def _message(problem: Problem) -> str:
     return problem.kind
 
 
-def coverage_problems(entries: dict[str, Entry], *, tolerance_m2: float | None = None) -> list[Problem]:
-    """Gaps, overlaps and overhangs at every level of the tree, in a stable order."""
+def territorial_codes() -> list[str]:
+    """Codes of every district, street and community that must have a boundary."""
+    return list(
+        Region.objects.filter(level__in=[Level.DISTRICT, Level.STREET, Level.COMMUNITY], statistical_only=False)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+
+
+def coverage_problems(
+    entries: dict[str, Entry], *, required: list[str] | None = None, tolerance_m2: float | None = None
+) -> list[Problem]:
+    """Missing boundaries, gaps, overlaps and overhangs at every level, in a stable order.
+
+    ``required`` lists the codes that must have a boundary (by default every district,
+    street and community of the region tree), so an empty or partial generation fails too.
+    """
     tolerance = settings.COVERAGE_TOLERANCE_M2 if tolerance_m2 is None else tolerance_m2
     children: dict[str, list[Entry]] = defaultdict(list)
     problems: list[Problem] = []
+    for code in territorial_codes() if required is None else required:
+        if code not in entries:
+            message = _("%(code)s has no boundary in this generation.") % {"code": code}
+            problems.append(Problem("missing_boundary", [code], None, None, None, message=message))
     for entry in entries.values():
         if entry.parent_code is None:
             continue

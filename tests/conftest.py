@@ -1,0 +1,42 @@
+"""Shared fixtures: the Xuanwu demo, built once per session and loaded per test as needed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+
+from civicgrid.regions import locator
+
+
+@lru_cache(maxsize=1)
+def _demo_divisions():
+    from civicgrid.demo import xuanwu
+
+    return xuanwu.build()
+
+
+@pytest.fixture(scope="session")
+def demo_divisions():
+    """All divisions of the Xuanwu demo with geometry (pure data, built once)."""
+    return _demo_divisions()
+
+
+@pytest.fixture
+def demo(db, demo_divisions, monkeypatch):
+    """The Xuanwu demo loaded into the test database with its generation active."""
+    from civicgrid.demo import loader, xuanwu
+
+    monkeypatch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: demo_divisions)
+    locator.forget()
+    result = loader.demo_load(progress=lambda line: None)
+    yield result
+    locator.forget()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_locator_cache():
+    # Generation ids repeat between tests (each test's database starts empty).
+    locator.forget()
+    yield
+    locator.forget()
