@@ -54,13 +54,16 @@ def fmt_dur(seconds: float | None) -> str:
 
 
 def fmt_ratio(value: float | None) -> str:
-    if value is None or not np.isfinite(value):
+    """×N: N times better than the baseline; ÷N: N times worse (for N ≥ 10)."""
+    if value is None or not np.isfinite(value) or value <= 0:
         return "—"
     if value >= 100:
         return f"×{value:,.0f}"
     if value >= 10:
         return f"×{value:.1f}"
-    return f"×{value:.2f}"
+    if value >= 0.1:
+        return f"×{value:.2f}"
+    return f"÷{1 / value:,.0f}" if value < 0.01 else f"÷{1 / value:.1f}"
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

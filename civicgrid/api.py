@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
 from civicgrid import __version__
-from civicgrid.errors import DomainError, error_body
+from civicgrid.errors import STATUS_CODES, DomainError, error_body
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ def _auth_error(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
-    return api.create_response(request, error_body("http_error", str(exc)), status=exc.status_code)
+    code = STATUS_CODES.get(exc.status_code, "http_error")
+    return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 
 
 @api.exception_handler(Http404)

@@ -30,5 +30,16 @@ class NotFound(DomainError):
     status = 404
 
 
+# Stable error codes for HTTP failures that no domain rule raised (bad JSON, wrong method, …).
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
 def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": str(message), "detail": detail or {}}}

@@ -9,7 +9,7 @@ from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 from ninja.security import django_auth
 
-from civicgrid.errors import DomainError
+from civicgrid.errors import DomainError, error_body
 from civicgrid.geo import crs as geocrs
 from civicgrid.regions import selectors, services
 from civicgrid.regions.importer import PropertyMap
@@ -108,7 +108,9 @@ def generation_export(request, generation: str, level: str | None = None, crs: s
     return HttpResponse(text, content_type="application/geo+json; charset=utf-8")
 
 
-@geo_router.post("/generations", auth=django_auth, summary="Import a generation (dry run unless commit)")
+@geo_router.post(
+    "/generations", auth=django_auth, response={200: dict, 422: dict}, summary="Import a generation (dry run unless commit)"
+)
 def generation_import(
     request,
     file: File[UploadedFile],
@@ -122,7 +124,10 @@ def generation_import(
         data=file.read(), name=name, mapping=PropertyMap(), commit=commit, activate=activate,
         description=description, source=file.name or "", by=request.user,
     )  # fmt: skip
-    return 200 if report.ok else 422, report.as_dict()
+    if not report.ok:
+        message = _("%(n)d problems found; nothing was written.") % {"n": len(report.problems)}
+        return 422, error_body("import_rejected", message, report.as_dict())
+    return 200, report.as_dict()
 
 
 @geo_router.post("/generations/{generation}/activate", auth=django_auth, response=GenerationOut)
