@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as c  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
+import _common as c
+import numpy as np
+import shapely
 
-from civicgrid.geo.index import OUTSIDE, GridIndex  # noqa: E402
+from civicgrid.geo.index import OUTSIDE, GridIndex
 
 NAME = "locate"
 BULK_TARGET = 1_000_000  # points/s

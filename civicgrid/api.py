@@ -16,7 +16,6 @@ from civicgrid.errors import STATUS_CODES, DomainError, error_body
 log = logging.getLogger(__name__)
 
 
-
 class Utf8JSONRenderer(JSONRenderer):
     # Chinese names stay readable (and a third shorter) instead of \uXXXX escapes.
     json_dumps_params = {"ensure_ascii": False}
@@ -26,7 +25,7 @@ api = NinjaAPI(
     renderer=Utf8JSONRenderer(),
     title="CivicGrid API",
     version="1",
-    description="网格化社会治理平台 REST API. Every error is `{\"error\": {\"code\", \"message\", \"detail\"}}`.",
+    description='网格化社会治理平台 REST API. Every error is `{"error": {"code", "message", "detail"}}`.',
     urls_namespace="api-v1",
 )
 
@@ -39,7 +38,11 @@ def _domain_error(request, exc: DomainError):
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
     errors = [
-        {"loc": [str(part) for part in e.get("loc", [])], "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        {
+            "loc": [str(part) for part in e.get("loc", [])],
+            "msg": str(e.get("msg", "")),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors
     ]
     body = error_body("invalid_input", _("The request is not valid."), {"errors": errors})

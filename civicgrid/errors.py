@@ -14,7 +14,9 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, detail: dict[str, Any] | None = None, *, status: int | None = None):
+    def __init__(
+        self, code: str, message: str, detail: dict[str, Any] | None = None, *, status: int | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = str(message)

@@ -1,11 +1,12 @@
-"""Make every API failure speak the one error shape, even those Django answers itself."""
+"""One error shape everywhere: the API's JSON, and a page with the same code and message."""
 
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from civicgrid.errors import STATUS_CODES, error_body
+from civicgrid.errors import STATUS_CODES, DomainError, error_body
 
 API_PREFIXES = ("/api/", "/open311/")
 _MESSAGES = {
@@ -18,7 +19,9 @@ _MESSAGES = {
 }
 
 
-class ApiErrorShapeMiddleware:
+class ErrorShapeMiddleware:
+    """Render DomainErrors raised by pages, and give Django's own API failures our shape."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -31,3 +34,10 @@ class ApiErrorShapeMiddleware:
         code = STATUS_CODES.get(response.status_code, "http_error")
         message = _MESSAGES.get(response.status_code, "The request failed.")
         return JsonResponse(error_body(code, _(message)), status=response.status_code)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DomainError):
+            return None
+        if request.path.startswith(API_PREFIXES):
+            return JsonResponse(exception.as_dict(), status=exception.status)
+        return render(request, "error.html", {"error": exception}, status=exception.status)

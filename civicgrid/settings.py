@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "civicgrid.middleware.ApiErrorShapeMiddleware",
+    "civicgrid.middleware.ErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "civicgrid.urls"

@@ -13,8 +13,11 @@ urlpatterns = [
     path("map/", region_views.grid_map, name="map"),
     path("map/grids.geojson", region_views.grid_map_data, name="map-data"),
     path("grids/<str:code>/", region_views.grid_page, name="grid"),
-    path("admin/regions/generations/<int:generation_id>/problems/", region_views.generation_problems,
-         name="generation-problems"),  # fmt: skip
+    path(
+        "admin/regions/generations/<int:generation_id>/problems/",
+        region_views.generation_problems,
+        name="generation-problems",
+    ),
     path("admin/regions/import/", region_views.generation_upload, name="generation-upload"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -23,4 +26,3 @@ urlpatterns = [
 
 handler404 = "civicgrid.views.not_found"
 handler500 = "civicgrid.views.server_error"
-

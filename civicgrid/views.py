@@ -13,7 +13,9 @@ from civicgrid.regions.models import BoundaryGeneration, GenerationState, Level,
 
 def home(request):
     active = BoundaryGeneration.objects.filter(state=GenerationState.ACTIVE).first()
-    counts = {level: Region.objects.filter(level=level, statistical_only=False).count() for level in Level.values}
+    counts = {
+        level: Region.objects.filter(level=level, statistical_only=False).count() for level in Level.values
+    }
     return render(request, "home.html", {"active": active, "counts": counts})
 
 

@@ -61,7 +61,12 @@ def demo_load(*, seed: int = xuanwu.DEFAULT_SEED, progress: Callable[[str], None
             )
             Boundary.objects.bulk_create(
                 [
-                    Boundary(generation=generation, region=regions[d.code], synthetic=d.synthetic, **boundary_fields(d.geometry))
+                    Boundary(
+                        generation=generation,
+                        region=regions[d.code],
+                        synthetic=d.synthetic,
+                        **boundary_fields(d.geometry),
+                    )
                     for d in divisions
                     if d.geometry is not None
                 ],

@@ -106,7 +106,9 @@ def _weight(geom: BaseGeometry, seed: int) -> float:
     return float(density(x, y).mean() * geom.area)
 
 
-def build(seed: int = DEFAULT_SEED, grid_code_format: str = "{county}{street}{community}{seq:02d}") -> list[Division]:
+def build(
+    seed: int = DEFAULT_SEED, grid_code_format: str = "{county}{street}{community}{seq:02d}"
+) -> list[Division]:
     """All divisions with geometry: the real district, synthetic streets, communities, grids."""
     divisions = load_divisions()
     district = next(d for d in divisions if d.level == "district")
@@ -127,7 +129,9 @@ def build(seed: int = DEFAULT_SEED, grid_code_format: str = "{county}{street}{co
     communities = [d for d in divisions if d.level == "community" and not d.statistical_only]
     for street in streets:
         members = [c for c in communities if c.parent_code == street.code]
-        parts = partition.subdivide(street.geometry, len(members), density=density, seed=seed + int(street.code[6:9]))
+        parts = partition.subdivide(
+            street.geometry, len(members), density=density, seed=seed + int(street.code[6:9])
+        )
         # Real codes are handed out in reading order of the synthetic parts.
         for community, index in zip(members, partition.reading_order(parts), strict=True):
             community.geometry = parts[index]
@@ -136,9 +140,13 @@ def build(seed: int = DEFAULT_SEED, grid_code_format: str = "{county}{street}{co
     counts = partition.allocate(TOTAL_GRIDS, weights, minimum=4)
     grids: list[Division] = []
     for community, count, weight in zip(communities, counts, weights, strict=True):
-        parts = partition.subdivide(community.geometry, count, density=density, seed=seed + int(community.code[6:12]))
+        parts = partition.subdivide(
+            community.geometry, count, density=density, seed=seed + int(community.code[6:12])
+        )
         share = weight / sum(weights)
-        short_name = community.name.removesuffix("社区居委会").removesuffix("社区居民委员会").removesuffix("社区")
+        short_name = (
+            community.name.removesuffix("社区居委会").removesuffix("社区居民委员会").removesuffix("社区")
+        )
         for seq, index in enumerate(partition.reading_order(parts), start=1):
             geom = parts[index]
             code = grid_code_format.format(

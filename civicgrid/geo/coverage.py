@@ -111,7 +111,9 @@ def validate_children(
     inside = shapely.covers(parent, geoms)
     for code, child, ok in zip(child_codes, children, inside, strict=True):
         if not ok:
-            problems += _problems_from(OUTSIDE_PARENT, child.difference(parent), [code, parent_code], tolerance_m2)
+            problems += _problems_from(
+                OUTSIDE_PARENT, child.difference(parent), [code, parent_code], tolerance_m2
+            )
 
     # Gaps: what of the parent no child covers.
     union = shapely.union_all(geoms)

@@ -152,4 +152,6 @@ def reading_order(geometries: Sequence[BaseGeometry]) -> list[int]:
     mean_area = float(np.mean([g.area for g in geometries]))
     band = max(mean_area**0.5, 1e-9)
     top = max(p.y for p in points)
-    return sorted(range(len(points)), key=lambda i: (int((top - points[i].y) // band), points[i].x, points[i].y))
+    return sorted(
+        range(len(points)), key=lambda i: (int((top - points[i].y) // band), points[i].x, points[i].y)
+    )

@@ -18,10 +18,12 @@ class RegionAdmin(admin.ModelAdmin):
     readonly_fields = ("code", "level", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("code", "name", "level", "parent", "kind", "grid_type", "statistical_only")}),
-        (_("People, culture, land, economy, scenery"),
-         {"fields": ("households", "population", "buildings", "land_use", "key_places", "landmarks")}),
+        (
+            _("People, culture, land, economy, scenery"),
+            {"fields": ("households", "population", "buildings", "land_use", "key_places", "landmarks")},
+        ),
         (None, {"fields": ("created_at", "updated_at")}),
-    )  # fmt: skip
+    )
 
     def has_delete_permission(self, request, obj=None):
         # Codes are stable identities that cases refer to; a region is never deleted.
@@ -30,7 +32,15 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.register(BoundaryGeneration)
 class BoundaryGenerationAdmin(admin.ModelAdmin):
-    list_display = ("name", "state", "created_at", "validated_at", "problem_count", "activated_at", "problems_link")
+    list_display = (
+        "name",
+        "state",
+        "created_at",
+        "validated_at",
+        "problem_count",
+        "activated_at",
+        "problems_link",
+    )
     list_filter = ("state",)
     readonly_fields = ("state", "created_at", "created_by", "validated_at", "problem_count", "activated_at")
     actions = ("validate", "activate")
@@ -45,7 +55,9 @@ class BoundaryGenerationAdmin(admin.ModelAdmin):
         for generation in queryset:
             problems = services.generation_validate(generation=generation)
             level = messages.SUCCESS if not problems else messages.WARNING
-            self.message_user(request, _("%(g)s: %(n)d problems") % {"g": generation.name, "n": len(problems)}, level)
+            self.message_user(
+                request, _("%(g)s: %(n)d problems") % {"g": generation.name, "n": len(problems)}, level
+            )
 
     @admin.action(description=_("Activate (lookups will use it)"))
     def activate(self, request, queryset):
@@ -69,7 +81,17 @@ class BoundaryAdmin(admin.ModelAdmin):
     list_filter = ("generation", "synthetic", "region__level")
     search_fields = ("region__code", "region__name")
     list_select_related = ("region", "generation")
-    readonly_fields = ("generation", "region", "geometry", "area_m2", "min_lon", "min_lat", "max_lon", "max_lat", "synthetic")
+    readonly_fields = (
+        "generation",
+        "region",
+        "geometry",
+        "area_m2",
+        "min_lon",
+        "min_lat",
+        "max_lon",
+        "max_lat",
+        "synthetic",
+    )
 
     def has_add_permission(self, request):
         return False  # boundaries arrive through an import, never one by one

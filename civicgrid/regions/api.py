@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
+from ninja.responses import Status
 from ninja.security import django_auth
 
 from civicgrid.errors import DomainError, error_body
@@ -46,9 +47,14 @@ def locate_bulk(request, payload: LocateBulkIn):
     limit = settings.LOCATE_BULK_MAX
     if len(payload.points) > limit:
         raise DomainError(
-            "too_many_points", _("At most %(n)d points per request.") % {"n": limit}, {"limit": limit}, status=413
+            "too_many_points",
+            _("At most %(n)d points per request.") % {"n": limit},
+            {"limit": limit},
+            status=413,
         )
-    loaded, results = selectors.grid_locate_many(points=payload.points, crs=payload.crs, generation=payload.generation)
+    loaded, results = selectors.grid_locate_many(
+        points=payload.points, crs=payload.crs, generation=payload.generation
+    )
     failed = sum(1 for r in results if "error" in r)
     return {
         "generation": {"id": loaded.generation_id, "name": loaded.generation_name},
@@ -62,11 +68,19 @@ def locate_bulk(request, payload: LocateBulkIn):
 def _convert_check(source: str, target: str) -> None:
     for value in (source, target):
         if value not in geocrs.CRS_CHOICES:
-            raise DomainError("bad_crs", _("Unknown coordinate system %(crs)s; use wgs84, gcj02 or bd09.") % {"crs": value})
+            raise DomainError(
+                "bad_crs", _("Unknown coordinate system %(crs)s; use wgs84, gcj02 or bd09.") % {"crs": value}
+            )
 
 
 @geo_router.get("/convert", response=ConvertOut, summary="Convert a point between WGS-84, GCJ-02 and BD-09")
-def convert(request, lon: float, lat: float, source: str = Query("wgs84", alias="from"), target: str = Query(..., alias="to")):
+def convert(
+    request,
+    lon: float,
+    lat: float,
+    source: str = Query("wgs84", alias="from"),
+    target: str = Query(..., alias="to"),
+):
     _convert_check(source, target)
     x, y = geocrs.convert(lon, lat, source=source, target=target)
     return {"lon": round(x, 9), "lat": round(y, 9), "crs": target}
@@ -76,12 +90,19 @@ def convert(request, lon: float, lat: float, source: str = Query("wgs84", alias=
 def convert_bulk(request, payload: ConvertBulkIn):
     _convert_check(payload.source, payload.target)
     if len(payload.points) > settings.LOCATE_BULK_MAX:
-        raise DomainError("too_many_points", _("At most %(n)d points per request.") % {"n": settings.LOCATE_BULK_MAX}, status=413)
+        raise DomainError(
+            "too_many_points",
+            _("At most %(n)d points per request.") % {"n": settings.LOCATE_BULK_MAX},
+            status=413,
+        )
     if not payload.points:
         return {"crs": payload.target, "points": []}
     lon, lat = zip(*payload.points, strict=True)
     x, y = geocrs.convert(list(lon), list(lat), source=payload.source, target=payload.target)
-    return {"crs": payload.target, "points": [[round(a, 9), round(b, 9)] for a, b in zip(x.tolist(), y.tolist(), strict=True)]}
+    return {
+        "crs": payload.target,
+        "points": [[round(a, 9), round(b, 9)] for a, b in zip(x.tolist(), y.tolist(), strict=True)],
+    }
 
 
 @geo_router.get("/generations", response=list[GenerationOut], summary="Boundary generations, newest first")
@@ -89,7 +110,9 @@ def generations(request):
     return list(selectors.generation_list())
 
 
-@geo_router.get("/generations/{generation}", response=GenerationOut, summary="One generation (id, name or 'active')")
+@geo_router.get(
+    "/generations/{generation}", response=GenerationOut, summary="One generation (id, name or 'active')"
+)
 def generation_detail(request, generation: str):
     return selectors.generation_get(generation)
 
@@ -109,7 +132,10 @@ def generation_export(request, generation: str, level: str | None = None, crs: s
 
 
 @geo_router.post(
-    "/generations", auth=django_auth, response={200: dict, 422: dict}, summary="Import a generation (dry run unless commit)"
+    "/generations",
+    auth=django_auth,
+    response={200: dict, 422: dict},
+    summary="Import a generation (dry run unless commit)",
 )
 def generation_import(
     request,
@@ -121,13 +147,19 @@ def generation_import(
 ):
     _require_staff(request)
     report = services.generation_import(
-        data=file.read(), name=name, mapping=PropertyMap(), commit=commit, activate=activate,
-        description=description, source=file.name or "", by=request.user,
-    )  # fmt: skip
+        data=file.read(),
+        name=name,
+        mapping=PropertyMap(),
+        commit=commit,
+        activate=activate,
+        description=description,
+        source=file.name or "",
+        by=request.user,
+    )
     if not report.ok:
         message = _("%(n)d problems found; nothing was written.") % {"n": len(report.problems)}
-        return 422, error_body("import_rejected", message, report.as_dict())
-    return 200, report.as_dict()
+        return Status(422, error_body("import_rejected", message, report.as_dict()))
+    return Status(200, report.as_dict())
 
 
 @geo_router.post("/generations/{generation}/activate", auth=django_auth, response=GenerationOut)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from civicgrid.regions.models import Level, Region
 
@@ -26,7 +28,17 @@ COLUMNS = {
     "key_places": ("key_places", "重点场所"),
     "landmarks": ("landmarks", "地标"),
 }
-EXPORT_HEADERS = ["code", "name", "community", "households", "population", "buildings", "land_use", "key_places", "landmarks"]
+EXPORT_HEADERS = [
+    "code",
+    "name",
+    "community",
+    "households",
+    "population",
+    "buildings",
+    "land_use",
+    "key_places",
+    "landmarks",
+]
 _INTEGER = ("households", "population", "buildings")
 _LISTS = ("key_places", "landmarks")
 
@@ -41,7 +53,9 @@ class AttributesReport:
 def _read_rows(name: str, data: bytes) -> list[list[str]]:
     if name.lower().endswith((".xlsx", ".xlsm")):
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        return [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+        return [
+            ["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)
+        ]
     text = data.decode("utf-8-sig")
     return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
 
@@ -50,7 +64,14 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
     report = AttributesReport()
     try:
         rows = _read_rows(name, data)
-    except (UnicodeDecodeError, ValueError, OSError, KeyError) as exc:
+    except (
+        UnicodeDecodeError,
+        ValueError,
+        OSError,
+        KeyError,
+        zipfile.BadZipFile,
+        InvalidFileException,
+    ) as exc:
         report.errors.append({"row": 0, "message": _("Cannot read the file: %(e)s") % {"e": exc}})
         return report
     if not rows:
@@ -68,7 +89,12 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
 
     body = [r for r in rows[1:] if any(r)]
     report.rows = len(body)
-    regions = {r.code: r for r in Region.objects.filter(code__in=[r[columns["code"]] for r in body if len(r) > columns["code"]])}
+    regions = {
+        r.code: r
+        for r in Region.objects.filter(
+            code__in=[r[columns["code"]] for r in body if len(r) > columns["code"]]
+        )
+    }
     changes: list[tuple[Region, dict]] = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(row):
@@ -76,7 +102,9 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
         values = {key: (row[i] if i < len(row) else "") for key, i in columns.items()}
         region = regions.get(values["code"])
         if region is None:
-            report.errors.append({"row": number, "message": _("Unknown region code %(c)s.") % {"c": values["code"]}})
+            report.errors.append(
+                {"row": number, "message": _("Unknown region code %(c)s.") % {"c": values["code"]}}
+            )
             continue
         update = {}
         for key in _INTEGER:
@@ -86,8 +114,13 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
                     if number_value < 0 or number_value != float(values[key]):
                         raise ValueError
                 except ValueError:
-                    report.errors.append({"row": number, "message": _("%(col)s must be a whole number ≥ 0, not %(v)r.")
-                                          % {"col": key, "v": values[key]}})  # fmt: skip
+                    report.errors.append(
+                        {
+                            "row": number,
+                            "message": _("%(col)s must be a whole number ≥ 0, not %(v)r.")
+                            % {"col": key, "v": values[key]},
+                        }
+                    )
                     break
                 update[key] = number_value
         else:
@@ -95,7 +128,9 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
                 update["land_use"] = values["land_use"][:32]
             for key in _LISTS:
                 if values.get(key):
-                    update[key] = [part.strip() for part in values[key].replace("；", ";").split(";") if part.strip()]
+                    update[key] = [
+                        part.strip() for part in values[key].replace("；", ";").split(";") if part.strip()
+                    ]
             changes.append((region, update))
     if report.errors or not commit:
         return report
@@ -115,10 +150,19 @@ def attributes_export(*, level: str = Level.GRID) -> bytes:
     sheet.title = level
     sheet.append(EXPORT_HEADERS)
     for r in Region.objects.filter(level=level).select_related("parent").order_by("code"):
-        sheet.append([
-            r.code, r.name, r.parent.name if r.parent else "", r.households, r.population, r.buildings,
-            r.land_use, ";".join(r.key_places), ";".join(r.landmarks),
-        ])  # fmt: skip
+        sheet.append(
+            [
+                r.code,
+                r.name,
+                r.parent.name if r.parent else "",
+                r.households,
+                r.population,
+                r.buildings,
+                r.land_use,
+                ";".join(r.key_places),
+                ";".join(r.landmarks),
+            ]
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

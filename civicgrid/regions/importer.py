@@ -24,15 +24,25 @@ CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
 
 _LEVEL_ALIASES = {
-    "district": Level.DISTRICT, "区": Level.DISTRICT, "县": Level.DISTRICT,
-    "street": Level.STREET, "街道": Level.STREET, "乡镇": Level.STREET,
-    "community": Level.COMMUNITY, "社区": Level.COMMUNITY,
-    "grid": Level.GRID, "网格": Level.GRID,
-}  # fmt: skip
+    "district": Level.DISTRICT,
+    "区": Level.DISTRICT,
+    "县": Level.DISTRICT,
+    "street": Level.STREET,
+    "街道": Level.STREET,
+    "乡镇": Level.STREET,
+    "community": Level.COMMUNITY,
+    "社区": Level.COMMUNITY,
+    "grid": Level.GRID,
+    "网格": Level.GRID,
+}
 _GRID_TYPE_ALIASES = {
-    "comprehensive": GridType.COMPREHENSIVE, "综合": GridType.COMPREHENSIVE, "综合网格": GridType.COMPREHENSIVE,
-    "dedicated": GridType.DEDICATED, "专属": GridType.DEDICATED, "专属网格": GridType.DEDICATED,
-}  # fmt: skip
+    "comprehensive": GridType.COMPREHENSIVE,
+    "综合": GridType.COMPREHENSIVE,
+    "综合网格": GridType.COMPREHENSIVE,
+    "dedicated": GridType.DEDICATED,
+    "专属": GridType.DEDICATED,
+    "专属网格": GridType.DEDICATED,
+}
 ATTRIBUTE_FIELDS = ("households", "population", "buildings", "land_use")
 
 
@@ -74,7 +84,9 @@ class Feature:
 
 
 def _problem(kind: str, message: str, *, feature=None, codes=(), lon=None, lat=None) -> Problem:
-    return Problem(kind=kind, codes=list(codes), area_m2=None, lon=lon, lat=lat, message=message, feature=feature)
+    return Problem(
+        kind=kind, codes=list(codes), area_m2=None, lon=lon, lat=lat, message=message, feature=feature
+    )
 
 
 def _first_xy(geometry_json) -> tuple[float | None, float | None]:
@@ -98,16 +110,22 @@ def _check_lonlat(geometry: BaseGeometry, index: int, code: str) -> Problem | No
         return _problem(
             "swapped_axes",
             _("Coordinates look like lat/lon; GeoJSON needs lon/lat (longitude first)."),
-            feature=index, codes=[code] if code else [], lon=first[1], lat=first[0],
-        )  # fmt: skip
+            feature=index,
+            codes=[code] if code else [],
+            lon=first[1],
+            lat=first[0],
+        )
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         message = _("Coordinates look like projected metres; give WGS-84 longitude/latitude in degrees.")
         return _problem("projected_coordinates", message, feature=index, codes=[code] if code else [])
     return _problem(
         "outside_china",
         _("Coordinates fall outside China; give WGS-84 longitude/latitude."),
-        feature=index, codes=[code] if code else [], lon=first[0], lat=first[1],
-    )  # fmt: skip
+        feature=index,
+        codes=[code] if code else [],
+        lon=first[0],
+        lat=first[1],
+    )
 
 
 _REASON_AT = re.compile(r"\[\s*(-?[\d.eE+-]+)\s+(-?[\d.eE+-]+)\s*\]")
@@ -117,7 +135,9 @@ def _check_geometry(raw, index: int, code: str) -> tuple[BaseGeometry | None, Pr
     codes = [code] if code else []
     if not isinstance(raw, dict) or raw.get("type") not in ("Polygon", "MultiPolygon"):
         kind = raw.get("type") if isinstance(raw, dict) else None
-        message = _("Geometry must be a Polygon or MultiPolygon, not %(kind)s.") % {"kind": kind or _("nothing")}
+        message = _("Geometry must be a Polygon or MultiPolygon, not %(kind)s.") % {
+            "kind": kind or _("nothing")
+        }
         lon, lat = _first_xy(raw)
         return None, _problem("not_polygon", message, feature=index, codes=codes, lon=lon, lat=lat)
     try:
@@ -158,8 +178,10 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
         return [], [_problem("invalid_json", _("File is not UTF-8 text: %(reason)s") % {"reason": exc})]
     except json.JSONDecodeError as exc:
         message = _("Invalid JSON at line %(line)s, column %(col)s: %(reason)s") % {
-            "line": exc.lineno, "col": exc.colno, "reason": exc.msg,
-        }  # fmt: skip
+            "line": exc.lineno,
+            "col": exc.colno,
+            "reason": exc.msg,
+        }
         return [], [_problem("invalid_json", message)]
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         return [], [_problem("not_feature_collection", _("The file must be a GeoJSON FeatureCollection."))]
@@ -174,18 +196,30 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
     for index, raw in enumerate(raw_features):
         props = raw.get("properties") or {} if isinstance(raw, dict) else {}
         code = str(props.get(mapping.code) or "").strip()
-        geometry, geometry_problem = _check_geometry(raw.get("geometry") if isinstance(raw, dict) else None, index, code)
+        geometry, geometry_problem = _check_geometry(
+            raw.get("geometry") if isinstance(raw, dict) else None, index, code
+        )
         if geometry_problem:
             problems.append(geometry_problem)
         spot = geometry.representative_point() if geometry is not None else None
         where = {"lon": round(spot.x, 7), "lat": round(spot.y, 7)} if spot else {}
 
         if not code:
-            problems.append(_problem("missing_code", _("Feature has no code (property %(p)s).") % {"p": mapping.code},
-                                     feature=index, **where))  # fmt: skip
+            problems.append(
+                _problem(
+                    "missing_code",
+                    _("Feature has no code (property %(p)s).") % {"p": mapping.code},
+                    feature=index,
+                    **where,
+                )
+            )
             continue
         if code in seen:
-            message = _("Code %(code)s is used by features %(a)s and %(b)s.") % {"code": code, "a": seen[code], "b": index}
+            message = _("Code %(code)s is used by features %(a)s and %(b)s.") % {
+                "code": code,
+                "a": seen[code],
+                "b": index,
+            }
             problems.append(_problem("duplicate_code", message, feature=index, codes=[code], **where))
             continue
         seen[code] = index
@@ -205,15 +239,24 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
                 continue
             if parent_code and parent_code != parsed[0]:
                 message = _("Grid %(code)s names community %(given)s but its code says %(coded)s.") % {
-                    "code": code, "given": parent_code, "coded": parsed[0]}  # fmt: skip
-                problems.append(_problem("parent_mismatch", message, feature=index, codes=[code, parent_code], **where))
+                    "code": code,
+                    "given": parent_code,
+                    "coded": parsed[0],
+                }
+                problems.append(
+                    _problem("parent_mismatch", message, feature=index, codes=[code, parent_code], **where)
+                )
                 continue
             parent_code = parsed[0]
             community = regions.get(parent_code)
             if community is None or community.level != Level.COMMUNITY or community.statistical_only:
                 message = _("Grid %(code)s belongs to community %(parent)s, which does not exist.") % {
-                    "code": code, "parent": parent_code}  # fmt: skip
-                problems.append(_problem("unknown_community", message, feature=index, codes=[code, parent_code], **where))
+                    "code": code,
+                    "parent": parent_code,
+                }
+                problems.append(
+                    _problem("unknown_community", message, feature=index, codes=[code, parent_code], **where)
+                )
                 continue
             raw_type = str(props.get(mapping.grid_type) or "comprehensive").strip().lower()
             grid_type = _GRID_TYPE_ALIASES.get(raw_type, "")
@@ -224,8 +267,9 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
         else:
             known = regions.get(code)
             if known is None or known.level != level:
-                message = _("%(level)s %(code)s is not in the region tree; load the division codes first.") % {
-                    "level": Level(level).label, "code": code}  # fmt: skip
+                message = _(
+                    "%(level)s %(code)s is not in the region tree; load the division codes first."
+                ) % {"level": Level(level).label, "code": code}
                 problems.append(_problem("unknown_region", message, feature=index, codes=[code], **where))
                 continue
 

@@ -50,7 +50,9 @@ def active_generation_id() -> int:
     now = time.monotonic()
     if generation_id is None or now - checked_at > ACTIVE_TTL_SECONDS:
         generation_id = (
-            BoundaryGeneration.objects.filter(state=GenerationState.ACTIVE).values_list("id", flat=True).first()
+            BoundaryGeneration.objects.filter(state=GenerationState.ACTIVE)
+            .values_list("id", flat=True)
+            .first()
         )
         if generation_id is None:
             raise DomainError("no_active_generation", _("No boundary generation is active yet."), status=503)
@@ -64,10 +66,18 @@ def resolve_generation(generation: int | str | None) -> int:
         return active_generation_id()
     query = BoundaryGeneration.objects.all()
     found = (
-        query.filter(id=int(generation)) if str(generation).isdigit() else query.filter(name=str(generation))
-    ).values_list("id", flat=True).first()
+        (
+            query.filter(id=int(generation))
+            if str(generation).isdigit()
+            else query.filter(name=str(generation))
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
     if found is None:
-        raise NotFound("generation_not_found", _("Boundary generation %(g)s does not exist.") % {"g": generation})
+        raise NotFound(
+            "generation_not_found", _("Boundary generation %(g)s does not exist.") % {"g": generation}
+        )
     return found
 
 

@@ -38,10 +38,18 @@ class Region(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     kind = models.CharField(
-        _("kind"), max_length=32, blank=True, help_text=_("e.g. street or development-zone; community or virtual")
+        _("kind"),
+        max_length=32,
+        blank=True,
+        help_text=_("e.g. street or development-zone; community or virtual"),
     )
     grid_type = models.CharField(_("grid type"), max_length=16, choices=GridType.choices, blank=True)
     statistical_only = models.BooleanField(
@@ -88,11 +96,17 @@ class BoundaryGeneration(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
-    state = models.CharField(_("state"), max_length=16, choices=GenerationState.choices, default=GenerationState.DRAFT)
+    state = models.CharField(
+        _("state"), max_length=16, choices=GenerationState.choices, default=GenerationState.DRAFT
+    )
     source = models.CharField(_("source"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     validated_at = models.DateTimeField(_("validated at"), null=True, blank=True)
     problem_count = models.PositiveIntegerField(_("problems found"), null=True, blank=True)
@@ -103,7 +117,9 @@ class BoundaryGeneration(models.Model):
         verbose_name_plural = _("boundary generations")
         ordering = ["-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(state__in=GenerationState.values), name="generation_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=GenerationState.values), name="generation_state_valid"
+            ),
             # Lookups default to "the" active generation, so there is at most one.
             models.UniqueConstraint(
                 fields=["state"], condition=Q(state=GenerationState.ACTIVE), name="one_active_generation"
@@ -120,7 +136,9 @@ class Boundary(models.Model):
     generation = models.ForeignKey(
         BoundaryGeneration, verbose_name=_("generation"), on_delete=models.CASCADE, related_name="boundaries"
     )
-    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="boundaries")
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="boundaries"
+    )
     geometry = models.TextField(_("geometry (GeoJSON)"))
     area_m2 = models.FloatField(_("area (m²)"))
     min_lon = models.FloatField()
@@ -134,7 +152,9 @@ class Boundary(models.Model):
     class Meta:
         verbose_name = _("boundary")
         verbose_name_plural = _("boundaries")
-        constraints = [models.UniqueConstraint(fields=["generation", "region"], name="one_boundary_per_generation")]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "region"], name="one_boundary_per_generation")
+        ]
 
     def __str__(self) -> str:
         return f"{self.region.code} @ {self.generation_id}"

@@ -70,7 +70,9 @@ def grid_locate_many(
     results = []
     for i, grid in enumerate(found.tolist()):
         if not valid[i]:
-            results.append({"error": {"code": "bad_coordinates", "message": _("Not a longitude/latitude pair.")}})
+            results.append(
+                {"error": {"code": "bad_coordinates", "message": _("Not a longitude/latitude pair.")}}
+            )
         elif grid == OUTSIDE:
             results.append({"error": _outside_error(loaded, float(lon[i]), float(lat[i]))})
         else:
@@ -112,7 +114,9 @@ def generation_geojson(
     for row in rows:
         region = row.region
         parent = region.parent
-        geometry = row.geojson() if crs == "wgs84" else shapely.geometry.mapping(_to_crs(shape(row.geojson()), crs))
+        geometry = (
+            row.geojson() if crs == "wgs84" else shapely.geometry.mapping(_to_crs(shape(row.geojson()), crs))
+        )
         props = {
             "code": region.code,
             "name": region.name,

@@ -55,7 +55,10 @@ def generation_entries(generation: BoundaryGeneration) -> dict[str, Entry]:
     )
     return {
         b.region.code: Entry(
-            b.region.code, b.region.level, b.region.parent.code if b.region.parent else None, shape(b.geojson())
+            b.region.code,
+            b.region.level,
+            b.region.parent.code if b.region.parent else None,
+            shape(b.geojson()),
         )
         for b in rows
     }
@@ -160,7 +163,9 @@ def _upsert_regions(features: list[Feature]) -> dict[str, Region]:
     """Regions for the file's codes; new grid codes are created under their community."""
     codes = [f.code for f in features]
     regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
-    parents = {r.code: r for r in Region.objects.filter(code__in={f.parent_code for f in features if f.parent_code})}
+    parents = {
+        r.code: r for r in Region.objects.filter(code__in={f.parent_code for f in features if f.parent_code})
+    }
     for f in features:
         region = regions.get(f.code)
         if region is None:

@@ -26,20 +26,30 @@ class Entry:
 def _message(problem: Problem) -> str:
     if problem.kind == GAP:
         return _("Gap of %(area).1f m² inside %(parent)s that no child covers.") % {
-            "area": problem.area_m2, "parent": problem.codes[0]}  # fmt: skip
+            "area": problem.area_m2,
+            "parent": problem.codes[0],
+        }
     if problem.kind == OVERLAP:
         return _("%(a)s and %(b)s overlap by %(area).1f m².") % {
-            "a": problem.codes[0], "b": problem.codes[1], "area": problem.area_m2}  # fmt: skip
+            "a": problem.codes[0],
+            "b": problem.codes[1],
+            "area": problem.area_m2,
+        }
     if problem.kind == OUTSIDE_PARENT:
         return _("%(child)s reaches %(area).1f m² outside its parent %(parent)s.") % {
-            "child": problem.codes[0], "area": problem.area_m2, "parent": problem.codes[1]}  # fmt: skip
+            "child": problem.codes[0],
+            "area": problem.area_m2,
+            "parent": problem.codes[1],
+        }
     return problem.kind
 
 
 def territorial_codes() -> list[str]:
     """Codes of every district, street and community that must have a boundary."""
     return list(
-        Region.objects.filter(level__in=[Level.DISTRICT, Level.STREET, Level.COMMUNITY], statistical_only=False)
+        Region.objects.filter(
+            level__in=[Level.DISTRICT, Level.STREET, Level.COMMUNITY], statistical_only=False
+        )
         .order_by("code")
         .values_list("code", flat=True)
     )
@@ -82,7 +92,11 @@ def coverage_problems(
             continue
         kids = sorted(children.get(parent.code, []), key=lambda e: e.code)
         found = validate_children(
-            parent.code, parent.geometry, [k.code for k in kids], [k.geometry for k in kids], tolerance_m2=tolerance
+            parent.code,
+            parent.geometry,
+            [k.code for k in kids],
+            [k.geometry for k in kids],
+            tolerance_m2=tolerance,
         )
         for problem in found:
             problem.message = _message(problem)

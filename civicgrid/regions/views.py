@@ -58,7 +58,12 @@ def grid_page(request, code: str):
     return render(
         request,
         "regions/region.html",
-        {"region": region, "boundary": boundary, "ancestors": ancestors, "children": region.children.order_by("code")},
+        {
+            "region": region,
+            "boundary": boundary,
+            "ancestors": ancestors,
+            "children": region.children.order_by("code"),
+        },
     )
 
 
@@ -107,7 +112,9 @@ def generation_upload(request):
         {
             "form": form,
             "report": report,
-            "problems_json": json.dumps([p.as_dict() for p in report.problems] if report else [], ensure_ascii=False),
+            "problems_json": json.dumps(
+                [p.as_dict() for p in report.problems] if report else [], ensure_ascii=False
+            ),
             "context_json": context_json,
             "title": _("Import a boundary generation"),
         },

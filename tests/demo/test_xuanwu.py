@@ -53,7 +53,9 @@ def test_denser_places_get_smaller_grids(demo_divisions):
 @pytest.mark.django_db
 def test_it_passes_coverage_validation(demo_divisions):
     entries = {
-        d.code: Entry(d.code, d.level, d.parent_code, d.geometry) for d in demo_divisions if d.geometry is not None
+        d.code: Entry(d.code, d.level, d.parent_code, d.geometry)
+        for d in demo_divisions
+        if d.geometry is not None
     }
     assert coverage_problems(entries) == []
 

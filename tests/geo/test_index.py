@@ -41,10 +41,15 @@ def test_it_says_outside_and_names_the_nearest_grid_with_its_distance():
 
 def test_it_agrees_with_a_naive_search_on_irregular_cells():
     rng = np.random.default_rng(7)
-    outline = shapely.Polygon([(118.78, 32.02), (118.90, 32.03), (118.88, 32.10), (118.79, 32.09), (118.83, 32.06)])
+    outline = shapely.Polygon(
+        [(118.78, 32.02), (118.90, 32.03), (118.88, 32.10), (118.79, 32.09), (118.83, 32.06)]
+    )
     seeds = shapely.points(rng.uniform(118.78, 118.90, 400), rng.uniform(32.02, 32.10, 400))
     seeds = seeds[shapely.contains(outline, seeds)]
-    cells = [c.intersection(outline) for c in shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=outline).geoms]
+    cells = [
+        c.intersection(outline)
+        for c in shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=outline).geoms
+    ]
     codes = [f"{i:04d}" for i in range(len(cells))]
     index = GridIndex(codes, cells)
     x = rng.uniform(118.77, 118.91, 3000)
@@ -54,7 +59,9 @@ def test_it_agrees_with_a_naive_search_on_irregular_cells():
     x, y = np.concatenate([x, vertices[:, 0]]), np.concatenate([y, vertices[:, 1]])
     bulk = index.locate_many(x, y)
     for i in range(len(x)):
-        expected = next((j for j, g in enumerate(index.geometries) if shapely.intersects_xy(g, x[i], y[i])), OUTSIDE)
+        expected = next(
+            (j for j, g in enumerate(index.geometries) if shapely.intersects_xy(g, x[i], y[i])), OUTSIDE
+        )
         assert bulk[i] == expected
         assert index.locate(x[i], y[i]) == expected
 

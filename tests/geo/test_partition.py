@@ -35,7 +35,9 @@ def test_subdivide_is_byte_for_byte_reproducible():
         return json.dumps([shapely.geometry.mapping(p) for p in parts])
 
     assert run() == run()
-    assert run() != json.dumps([shapely.geometry.mapping(p) for p in partition.subdivide(L_SHAPE, 7, density=_flat, seed=43)])
+    assert run() != json.dumps(
+        [shapely.geometry.mapping(p) for p in partition.subdivide(L_SHAPE, 7, density=_flat, seed=43)]
+    )
 
 
 def test_dense_places_get_smaller_parts():

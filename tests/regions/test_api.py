@@ -70,9 +70,13 @@ def test_bulk_locate_answers_point_by_point(client, demo):
 
 
 def test_bulk_locate_takes_ten_thousand_points_and_refuses_more(client, demo):
-    ok = client.post("/api/v1/geo/locate", {"points": [list(INSIDE)] * 10_000}, content_type="application/json")
+    ok = client.post(
+        "/api/v1/geo/locate", {"points": [list(INSIDE)] * 10_000}, content_type="application/json"
+    )
     assert ok.status_code == 200 and ok.json()["located"] == 10_000
-    too_many = client.post("/api/v1/geo/locate", {"points": [list(INSIDE)] * 10_001}, content_type="application/json")
+    too_many = client.post(
+        "/api/v1/geo/locate", {"points": [list(INSIDE)] * 10_001}, content_type="application/json"
+    )
     _error(too_many, 413, "too_many_points")
     _error(client.post("/api/v1/geo/locate", "not json", content_type="application/json"), 400, "bad_request")
 
@@ -80,10 +84,15 @@ def test_bulk_locate_takes_ten_thousand_points_and_refuses_more(client, demo):
 def test_convert_round_trips(client, db):
     there = client.get("/api/v1/geo/convert", {"lon": 118.793, "lat": 32.072, "to": "bd09"}).json()
     assert there["crs"] == "bd09"
-    back = client.get("/api/v1/geo/convert", {"lon": there["lon"], "lat": there["lat"], "from": "bd09", "to": "wgs84"}).json()
+    back = client.get(
+        "/api/v1/geo/convert", {"lon": there["lon"], "lat": there["lat"], "from": "bd09", "to": "wgs84"}
+    ).json()
     assert (back["lon"], back["lat"]) == pytest.approx((118.793, 32.072), abs=1e-8)
-    bulk = client.post("/api/v1/geo/convert", {"source": "wgs84", "target": "gcj02", "points": [[118.793, 32.072]]},
-                       content_type="application/json").json()  # fmt: skip
+    bulk = client.post(
+        "/api/v1/geo/convert",
+        {"source": "wgs84", "target": "gcj02", "points": [[118.793, 32.072]]},
+        content_type="application/json",
+    ).json()
     assert bulk["points"][0] == pytest.approx([118.798191, 32.069927], abs=1e-6)
     _error(client.get("/api/v1/geo/convert", {"lon": 1, "lat": 1, "to": "mars"}), 400, "bad_crs")
 
@@ -97,9 +106,14 @@ def test_generations_validation_and_export(client, demo):
     export = client.get("/api/v1/geo/generations/xuanwu-demo/geojson", {"level": "grid"})
     assert export["Content-Type"].startswith("application/geo+json")
     assert len(json.loads(export.content)["features"]) == 615
-    gcj = json.loads(client.get("/api/v1/geo/generations/active/geojson", {"level": "district", "crs": "gcj02"}).content)
+    gcj = json.loads(
+        client.get("/api/v1/geo/generations/active/geojson", {"level": "district", "crs": "gcj02"}).content
+    )
     wgs = json.loads(client.get("/api/v1/geo/generations/active/geojson", {"level": "district"}).content)
-    shift = gcj["features"][0]["geometry"]["coordinates"][0][0][0][0] - wgs["features"][0]["geometry"]["coordinates"][0][0][0][0]
+    shift = (
+        gcj["features"][0]["geometry"]["coordinates"][0][0][0][0]
+        - wgs["features"][0]["geometry"]["coordinates"][0][0][0][0]
+    )
     assert 0.004 < shift < 0.006  # about 480 m east
     _error(client.get("/api/v1/geo/generations/active/geojson", {"level": "planet"}), 400, "bad_level")
 

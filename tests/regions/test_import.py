@@ -27,7 +27,11 @@ def _kinds(report):
 
 def test_it_rejects_a_broken_file_with_every_problem_located_and_writes_nothing(demo):
     collection = grid_collection()
-    codes = [f["properties"]["code"] for f in collection["features"] if f["properties"]["parent_code"] == A_COMMUNITY]
+    codes = [
+        f["properties"]["code"]
+        for f in collection["features"]
+        if f["properties"]["parent_code"] == A_COMMUNITY
+    ]
     # 1. a gap: drop one grid
     collection["features"].remove(feature(collection, codes[0]))
     # 2. an overlap: grow a grid into its neighbours (also pushes it out of its community)
@@ -68,27 +72,45 @@ def test_it_rejects_a_broken_file_with_every_problem_located_and_writes_nothing(
         (lambda f: f["properties"].update(code="3201020020010"), "bad_code_format"),
         (lambda f: f["properties"].update(population="many"), "bad_attribute"),
         (
-            lambda f: f.update(geometry={"type": "Polygon", "coordinates": [[[118.80, 32.05], [118.81, 32.06],
-                                                                             [118.81, 32.05], [118.80, 32.06],
-                                                                             [118.80, 32.05]]]}),
+            lambda f: f.update(
+                geometry={
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[118.80, 32.05], [118.81, 32.06], [118.81, 32.05], [118.80, 32.06], [118.80, 32.05]]
+                    ],
+                }
+            ),
             "invalid_geometry",
-        ),  # fmt: skip
+        ),
         (
-            lambda f: f.update(geometry={"type": "Polygon", "coordinates": [[[y, x] for x, y in ring]
-                                                                            for ring in f["geometry"]["coordinates"]]}),
+            lambda f: f.update(
+                geometry={
+                    "type": "Polygon",
+                    "coordinates": [[[y, x] for x, y in ring] for ring in f["geometry"]["coordinates"]],
+                }
+            ),
             "swapped_axes",
-        ),  # fmt: skip
+        ),
         (
-            lambda f: f.update(geometry={"type": "Polygon", "coordinates": [[[x * 100000, y * 100000] for x, y in ring]
-                                                                            for ring in f["geometry"]["coordinates"]]}),
+            lambda f: f.update(
+                geometry={
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[x * 100000, y * 100000] for x, y in ring] for ring in f["geometry"]["coordinates"]
+                    ],
+                }
+            ),
             "projected_coordinates",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_each_kind_of_bad_feature_is_named(demo, mutate, kind):
     collection = grid_collection()
     target = collection["features"][5]
-    target["geometry"] = {"type": "Polygon", "coordinates": [list(map(list, geometry(collection, target["properties"]["code"]).exterior.coords))]}
+    target["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [list(map(list, geometry(collection, target["properties"]["code"]).exterior.coords))],
+    }
     mutate(target)
     report = _import(dumps(collection))
     assert kind in _kinds(report)
@@ -121,7 +143,11 @@ def test_unreadable_files_are_reported_not_raised(demo, data, kind):
 
 def test_a_redrawn_generation_lands_as_a_draft_and_can_be_activated(demo):
     collection = grid_collection()
-    codes = [f["properties"]["code"] for f in collection["features"] if f["properties"]["parent_code"] == A_COMMUNITY]
+    codes = [
+        f["properties"]["code"]
+        for f in collection["features"]
+        if f["properties"]["parent_code"] == A_COMMUNITY
+    ]
     # Merge two grids into one and give it a new name: a real redraw.
     merged = geometry(collection, codes[0]).union(geometry(collection, codes[1]))
     set_geometry(collection, codes[0], merged)
@@ -131,7 +157,9 @@ def test_a_redrawn_generation_lands_as_a_draft_and_can_be_activated(demo):
     old = grid_locate(lon=point.x, lat=point.y)["grid"]["code"]
 
     dry = _import(dumps(collection))
-    assert dry.ok and not dry.committed and dry.copied_from_base == {"district": 1, "street": 7, "community": 60}
+    assert (
+        dry.ok and not dry.committed and dry.copied_from_base == {"district": 1, "street": 7, "community": 60}
+    )
     assert not BoundaryGeneration.objects.filter(name="redraw-2027").exists()
 
     report = _import(dumps(collection), commit=True, activate=True)

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,100 +14,223 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='BoundaryGeneration',
+            name="BoundaryGeneration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('retired', 'Retired')], default='draft', max_length=16, verbose_name='state')),
-                ('source', models.CharField(blank=True, max_length=255, verbose_name='source')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('validated_at', models.DateTimeField(blank=True, null=True, verbose_name='validated at')),
-                ('problem_count', models.PositiveIntegerField(blank=True, null=True, verbose_name='problems found')),
-                ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='activated at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("retired", "Retired")],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="state",
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=255, verbose_name="source")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("validated_at", models.DateTimeField(blank=True, null=True, verbose_name="validated at")),
+                (
+                    "problem_count",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="problems found"),
+                ),
+                ("activated_at", models.DateTimeField(blank=True, null=True, verbose_name="activated at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'boundary generation',
-                'verbose_name_plural': 'boundary generations',
-                'ordering': ['-id'],
+                "verbose_name": "boundary generation",
+                "verbose_name_plural": "boundary generations",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('level', models.CharField(choices=[('district', 'District'), ('street', 'Street'), ('community', 'Community'), ('grid', 'Grid')], max_length=16, verbose_name='level')),
-                ('kind', models.CharField(blank=True, help_text='e.g. street or development-zone; community or virtual', max_length=32, verbose_name='kind')),
-                ('grid_type', models.CharField(blank=True, choices=[('comprehensive', 'Comprehensive grid'), ('dedicated', 'Dedicated grid')], max_length=16, verbose_name='grid type')),
-                ('statistical_only', models.BooleanField(default=False, help_text='A statistics unit with no territory of its own.', verbose_name='statistical only')),
-                ('households', models.PositiveIntegerField(blank=True, null=True, verbose_name='households')),
-                ('population', models.PositiveIntegerField(blank=True, null=True, verbose_name='population')),
-                ('buildings', models.PositiveIntegerField(blank=True, null=True, verbose_name='buildings')),
-                ('land_use', models.CharField(blank=True, max_length=32, verbose_name='land use')),
-                ('key_places', models.JSONField(blank=True, default=list, verbose_name='key places')),
-                ('landmarks', models.JSONField(blank=True, default=list, verbose_name='landmarks')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='regions.region', verbose_name='parent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("district", "District"),
+                            ("street", "Street"),
+                            ("community", "Community"),
+                            ("grid", "Grid"),
+                        ],
+                        max_length=16,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. street or development-zone; community or virtual",
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "grid_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[("comprehensive", "Comprehensive grid"), ("dedicated", "Dedicated grid")],
+                        max_length=16,
+                        verbose_name="grid type",
+                    ),
+                ),
+                (
+                    "statistical_only",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A statistics unit with no territory of its own.",
+                        verbose_name="statistical only",
+                    ),
+                ),
+                ("households", models.PositiveIntegerField(blank=True, null=True, verbose_name="households")),
+                ("population", models.PositiveIntegerField(blank=True, null=True, verbose_name="population")),
+                ("buildings", models.PositiveIntegerField(blank=True, null=True, verbose_name="buildings")),
+                ("land_use", models.CharField(blank=True, max_length=32, verbose_name="land use")),
+                ("key_places", models.JSONField(blank=True, default=list, verbose_name="key places")),
+                ("landmarks", models.JSONField(blank=True, default=list, verbose_name="landmarks")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="regions.region",
+                        verbose_name="parent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'region',
-                'verbose_name_plural': 'regions',
-                'ordering': ['code'],
+                "verbose_name": "region",
+                "verbose_name_plural": "regions",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Boundary',
+            name="Boundary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geometry', models.TextField(verbose_name='geometry (GeoJSON)')),
-                ('area_m2', models.FloatField(verbose_name='area (m²)')),
-                ('min_lon', models.FloatField()),
-                ('min_lat', models.FloatField()),
-                ('max_lon', models.FloatField()),
-                ('max_lat', models.FloatField()),
-                ('synthetic', models.BooleanField(default=False, help_text='Drawn by the demo generator, not from a survey.', verbose_name='synthetic')),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='boundaries', to='regions.boundarygeneration', verbose_name='generation')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='boundaries', to='regions.region', verbose_name='region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geometry", models.TextField(verbose_name="geometry (GeoJSON)")),
+                ("area_m2", models.FloatField(verbose_name="area (m²)")),
+                ("min_lon", models.FloatField()),
+                ("min_lat", models.FloatField()),
+                ("max_lon", models.FloatField()),
+                ("max_lat", models.FloatField()),
+                (
+                    "synthetic",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Drawn by the demo generator, not from a survey.",
+                        verbose_name="synthetic",
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="boundaries",
+                        to="regions.boundarygeneration",
+                        verbose_name="generation",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="boundaries",
+                        to="regions.region",
+                        verbose_name="region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'boundary',
-                'verbose_name_plural': 'boundaries',
+                "verbose_name": "boundary",
+                "verbose_name_plural": "boundaries",
             },
         ),
         migrations.AddConstraint(
-            model_name='boundarygeneration',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['draft', 'active', 'retired'])), name='generation_state_valid'),
+            model_name="boundarygeneration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["draft", "active", "retired"])),
+                name="generation_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='boundarygeneration',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('state',), name='one_active_generation'),
+            model_name="boundarygeneration",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")), fields=("state",), name="one_active_generation"
+            ),
         ),
         migrations.AddIndex(
-            model_name='region',
-            index=models.Index(fields=['level', 'code'], name='regions_reg_level_65288a_idx'),
+            model_name="region",
+            index=models.Index(fields=["level", "code"], name="regions_reg_level_65288a_idx"),
         ),
         migrations.AddIndex(
-            model_name='region',
-            index=models.Index(fields=['name'], name='regions_reg_name_0bb589_idx'),
+            model_name="region",
+            index=models.Index(fields=["name"], name="regions_reg_name_0bb589_idx"),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.CheckConstraint(condition=models.Q(('level__in', ['district', 'street', 'community', 'grid'])), name='region_level_valid'),
+            model_name="region",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("level__in", ["district", "street", "community", "grid"])),
+                name="region_level_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.CheckConstraint(condition=models.Q(('grid_type', ''), models.Q(('level', 'grid'), ('grid_type__in', ['comprehensive', 'dedicated'])), _connector='OR'), name='region_grid_type_only_on_grids'),
+            model_name="region",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("grid_type", ""),
+                    models.Q(("level", "grid"), ("grid_type__in", ["comprehensive", "dedicated"])),
+                    _connector="OR",
+                ),
+                name="region_grid_type_only_on_grids",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.CheckConstraint(condition=models.Q(('level', 'district'), ('parent__isnull', False), _connector='OR'), name='region_parent_required'),
+            model_name="region",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("level", "district"), ("parent__isnull", False), _connector="OR"),
+                name="region_parent_required",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='boundary',
-            constraint=models.UniqueConstraint(fields=('generation', 'region'), name='one_boundary_per_generation'),
+            model_name="boundary",
+            constraint=models.UniqueConstraint(
+                fields=("generation", "region"), name="one_boundary_per_generation"
+            ),
         ),
     ]

@@ -53,7 +53,7 @@
   }
 
   function interpolate(text, values) {
-    return text.replace(/%\((\w+)\)s/g, (match, key) => (key in values ? String(values[key]) : match));
+    return text.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
   }
 
   function formatNumber(value, digits) {
@@ -92,7 +92,7 @@
         node.setAttribute(key, value === true ? "" : value);
       }
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child !== null && child !== undefined && child !== false) {
         node.append(child);
       }
@@ -346,36 +346,40 @@
 
   function facts(feature) {
     const p = feature.properties;
-    const rows = [[labels.code, p.code]];
+    // [field, label, value]; the field name lets the phone layout drop rows the sentence repeats.
+    const rows = [["code", labels.code, p.code]];
     if (p.level === "grid") {
-      rows.push([labels.type, labels.gridTypes[p.grid_type] || p.grid_type]);
-      rows.push([labels.community, p.community]);
-      rows.push([labels.street, p.street]);
+      rows.push(["type", labels.type, labels.gridTypes[p.grid_type] || p.grid_type]);
+      rows.push(["community", labels.community, p.community]);
+      rows.push(["street", labels.street, p.street]);
     } else if (p.level === "community") {
       const street = regions.get(p.parent_code);
-      rows.push([labels.street, street ? street.feature.properties.name : null]);
+      rows.push(["street", labels.street, street ? street.feature.properties.name : null]);
     } else if (p.level === "district") {
-      rows.push([labels.streets, childCounts.get(p.code)]);
+      rows.push(["streets", labels.streets, childCounts.get(p.code)]);
     } else if (p.level === "street") {
-      rows.push([labels.communities, childCounts.get(p.code)]);
+      rows.push(["communities", labels.communities, childCounts.get(p.code)]);
     }
-    rows.push([labels.area, formatArea(p.area_m2)]);
+    rows.push(["area", labels.area, formatArea(p.area_m2)]);
     if (p.level === "grid") {
-      rows.push([labels.population, p.population == null ? null : formatNumber(p.population)]);
-      rows.push([labels.households, p.households == null ? null : formatNumber(p.households)]);
+      rows.push(["population", labels.population, p.population == null ? null : formatNumber(p.population)]);
+      rows.push(["households", labels.households, p.households == null ? null : formatNumber(p.households)]);
     } else if (p.level !== "district") {
-      rows.push([labels.grids, gridCounts.get(p.code)]);
+      rows.push(["grids", labels.grids, gridCounts.get(p.code)]);
     }
     return h("dl", { class: "card-facts" },
-      rows.filter(([, value]) => value !== null && value !== undefined && value !== "")
-        .map(([term, value]) => [h("dt", { text: term }), h("dd", { text: String(value) })]));
+      rows.filter(([, , value]) => value !== null && value !== undefined && value !== "")
+        .map(([field, term, value]) => [
+          h("dt", { "data-field": field, text: term }),
+          h("dd", { "data-field": field, text: String(value) }),
+        ]));
   }
 
   function header(title, kicker) {
     return h("div", { class: "card-head" },
       h("div", { class: "card-titles" },
         kicker ? h("p", { class: "card-kicker", text: kicker }) : null,
-        h("h2", { id: "card-title", text: title })),
+        title ? h("h2", { id: "card-title", text: title }) : null),
       h("button", { type: "button", class: "card-close", "aria-label": labels.close, title: labels.close, onclick: closeCard },
         closeIcon()));
   }
@@ -443,7 +447,7 @@
       parts.push(header(labels.yourPoint), h("p", { class: "card-error", text: shown.message || labels.locateFailed }));
     } else {
       kind = "message";
-      parts.push(header(""), h("p", { class: "card-error", text: shown.text }));
+      parts.push(header(null), h("p", { class: "card-error", text: shown.text }));
     }
     cardEl.replaceChildren(...parts);
     cardEl.dataset.kind = kind;

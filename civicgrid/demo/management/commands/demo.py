@@ -8,12 +8,18 @@ class Command(BaseCommand):
     help = "Load the Xuanwu demo district (real outline and codes, 615 synthetic grids) and demo logins."
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Seed for the synthetic boundaries.")
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED, help="Seed for the synthetic boundaries."
+        )
 
     def handle(self, *args, seed, **options):
         result = demo_load(seed=seed, progress=lambda line: self.stdout.write(f"  {line}"))
         verb = "loaded" if result.created else "already loaded"
-        self.stdout.write(self.style.SUCCESS(f"Xuanwu demo {verb}: generation {result.generation.name}, {result.grids} grids"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Xuanwu demo {verb}: generation {result.generation.name}, {result.grids} grids"
+            )
+        )
         self.stdout.write("Demo logins (http://127.0.0.1:8000/admin/):")
         for username, password, role in result.logins:
             self.stdout.write(f"  {username:<12} {password:<16} {role}")

@@ -28,13 +28,20 @@ class Command(BaseCommand):
         imp.add_argument("file")
         imp.add_argument("--name", help="Generation name (default: the file name).")
         imp.add_argument("--description", default="")
-        imp.add_argument("--map", action="append", default=[], metavar="FIELD=PROPERTY",
-                         help="Property names, e.g. --map code=GRID_CODE --map name=MC.")  # fmt: skip
+        imp.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=PROPERTY",
+            help="Property names, e.g. --map code=GRID_CODE --map name=MC.",
+        )
         imp.add_argument("--commit", action="store_true", help="Write the generation (default: dry run).")
         imp.add_argument("--activate", action="store_true", help="Activate it after writing.")
         imp.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
-        val = sub.add_parser("validate", help="Check coverage: no gap, no overlap, nothing outside its parent.")
+        val = sub.add_parser(
+            "validate", help="Check coverage: no gap, no overlap, nothing outside its parent."
+        )
         val.add_argument("--generation", help="id or name (default: active)")
         val.add_argument("--json", action="store_true")
 
@@ -47,7 +54,9 @@ class Command(BaseCommand):
         exp.add_argument("--crs", default="wgs84", choices=["wgs84", "gcj02", "bd09"])
         exp.add_argument("--output", "-o", help="File to write (default: standard output).")
 
-        att = sub.add_parser("attributes", help="Load grid attributes from CSV or Excel (code, population, …).")
+        att = sub.add_parser(
+            "attributes", help="Load grid attributes from CSV or Excel (code, population, …)."
+        )
         att.add_argument("file")
         att.add_argument("--commit", action="store_true")
 
@@ -59,7 +68,9 @@ class Command(BaseCommand):
 
     def _list(self, **options):
         for g in selectors.generation_list():
-            self.stdout.write(f"{g.id:>4}  {g.state:<8} {g.name}  problems={g.problem_count}  created={g.created_at:%Y-%m-%d}")
+            self.stdout.write(
+                f"{g.id:>4}  {g.state:<8} {g.name}  problems={g.problem_count}  created={g.created_at:%Y-%m-%d}"
+            )
 
     def _print_problems(self, problems):
         for n, p in enumerate(problems, start=1):
@@ -77,15 +88,22 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         report = services.generation_import(
-            data=path.read_bytes(), name=name or path.stem, mapping=mapping, commit=commit,
-            activate=activate, description=description, source=path.name,
-        )  # fmt: skip
+            data=path.read_bytes(),
+            name=name or path.stem,
+            mapping=mapping,
+            commit=commit,
+            activate=activate,
+            description=description,
+            source=path.name,
+        )
         if json:
             self.stdout.write(_json(report.as_dict()))
         else:
-            self.stdout.write(f"features: {report.features}  by level: {report.by_level}  "
-                              f"taken from the active generation: {report.copied_from_base or '-'}  "
-                              f"new grid codes: {len(report.new_grids)}")  # fmt: skip
+            self.stdout.write(
+                f"features: {report.features}  by level: {report.by_level}  "
+                f"taken from the active generation: {report.copied_from_base or '-'}  "
+                f"new grid codes: {len(report.new_grids)}"
+            )
             self._print_problems(report.problems)
         if not report.ok:
             raise CommandError(f"{len(report.problems)} problems; nothing was written.")
@@ -99,19 +117,27 @@ class Command(BaseCommand):
         gen = selectors.generation_get(generation)
         problems = services.generation_validate(generation=gen)
         if json:
-            self.stdout.write(_json({"generation": gen.name, "ok": not problems, "problems": [p.as_dict() for p in problems]}))
+            self.stdout.write(
+                _json(
+                    {"generation": gen.name, "ok": not problems, "problems": [p.as_dict() for p in problems]}
+                )
+            )
         else:
             self._print_problems(problems)
         if problems:
             raise CommandError(f"{gen.name}: {len(problems)} coverage problems")
-        self.stdout.write(self.style.SUCCESS(f"{gen.name}: coverage is clean ({gen.boundaries.count()} boundaries)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"{gen.name}: coverage is clean ({gen.boundaries.count()} boundaries)")
+        )
 
     def _activate(self, generation, **options):
         gen = services.generation_activate(generation=selectors.generation_get(generation))
         self.stdout.write(self.style.SUCCESS(f"{gen.name} is now active"))
 
     def _export(self, generation, level, crs, output, **options):
-        text = selectors.generation_geojson_text(generation=selectors.generation_get(generation), level=level, crs=crs)
+        text = selectors.generation_geojson_text(
+            generation=selectors.generation_get(generation), level=level, crs=crs
+        )
         if output:
             Path(output).write_text(text, encoding="utf-8")
             self.stderr.write(f"written {output}")
