@@ -34,7 +34,9 @@ XUANWU_BBOX = (118.7786, 32.0170, 118.9033, 32.1083)
 # The synthetic 20,000-grid city: a ~47 km × 44 km box around Nanjing.
 CITY_BBOX = (118.5, 31.8, 119.0, 32.2)
 
-PG_DSN = os.environ.get("BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5")
+PG_DSN = os.environ.get(
+    "BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
+)
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -76,13 +78,19 @@ def verdict(met: bool | None) -> str:
     return {True: "MET", False: "NOT MET", None: "NOT MEASURED"}[met]
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
-    """A plain-text table; the first column is left-aligned, the others right-aligned."""
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ", align: str | None = None
+) -> str:
+    """A plain-text table. ``align`` has one letter per column, l or r; by default the first
+    column is left-aligned and the others right-aligned."""
+    align = align or "l" + "r" * (len(headers) - 1)
     cells = [list(map(str, headers)), *[list(map(str, r)) for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for r in cells:
-        parts = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        parts = [
+            cell.ljust(w) if a == "l" else cell.rjust(w) for cell, w, a in zip(r, widths, align, strict=True)
+        ]
         lines.append(indent + "   ".join(parts).rstrip())
     return "\n".join(lines)
 
@@ -114,7 +122,10 @@ def repeat_timed(fn: Callable[[], object], *, repeats: int, max_seconds: float) 
 def percentiles_s(samples_ns: Sequence[int] | np.ndarray, qs=(50, 95, 99)) -> dict[str, float]:
     """Percentiles (in seconds) of per-call times given in nanoseconds."""
     arr = np.asarray(samples_ns, dtype=float) / 1e9
-    return {f"p{q}": float(np.percentile(arr, q)) for q in qs} | {"mean": float(arr.mean()), "n": int(arr.size)}
+    return {f"p{q}": float(np.percentile(arr, q)) for q in qs} | {
+        "mean": float(arr.mean()),
+        "n": int(arr.size),
+    }
 
 
 # --- data sets ---------------------------------------------------------------------------------
@@ -166,7 +177,9 @@ def synthetic_city(n_grids: int = 20_000, seed: int = 20_000) -> tuple[list[str]
     return codes, list(cells)
 
 
-def uniform_points(bbox: tuple[float, float, float, float], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def uniform_points(
+    bbox: tuple[float, float, float, float], n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     west, south, east, north = bbox
     rng = np.random.default_rng(seed)
     return rng.uniform(west, east, n), rng.uniform(south, north, n)
@@ -253,7 +266,9 @@ def write_results(filename: str, payload: dict) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / filename
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"
+    )
     tmp.replace(path)
     return path
 

@@ -279,7 +279,12 @@ def run() -> dict:
     start = time.perf_counter()
     for args in (["migrate", "-v0"], ["demo"]):
         out = subprocess.run(
-            [str(bin_dir / "civicgrid"), *args], env=env, cwd=c.ROOT, capture_output=True, text=True, timeout=300
+            [str(bin_dir / "civicgrid"), *args],
+            env=env,
+            cwd=c.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if out.returncode != 0:
             reason = f"`civicgrid {' '.join(args)}` failed: {(out.stderr or out.stdout).strip()[-600:]}"
@@ -293,7 +298,16 @@ def run() -> dict:
     log_path = work / "gunicorn.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "civicgrid.wsgi", "-b", f"{HOST}:{port}", "-w", "2", "--log-level", "warning"],
+            [
+                str(bin_dir / "gunicorn"),
+                "civicgrid.wsgi",
+                "-b",
+                f"{HOST}:{port}",
+                "-w",
+                "2",
+                "--log-level",
+                "warning",
+            ],
             env=env,
             cwd=c.ROOT,
             stdout=log,
@@ -340,7 +354,11 @@ def run() -> dict:
         f"wrk ({THREADS} threads, {CONNECTIONS} connections)"
         if wrk
         else f"Python load generator ({CONNECTIONS} threads, http.client keep-alive) — "
-        + ("wrk was not found on PATH" if os.environ.get("BENCH_LOADGEN") != "python" else "forced by BENCH_LOADGEN")
+        + (
+            "wrk was not found on PATH"
+            if os.environ.get("BENCH_LOADGEN") != "python"
+            else "forced by BENCH_LOADGEN"
+        )
         + "; it shares the 2 cores and the GIL, so figures are a lower bound"
     )
     c.note(f"server: gunicorn civicgrid.wsgi -b {HOST}:{port} -w 2 (sync workers), CIVICGRID_DEBUG=false")
@@ -369,8 +387,10 @@ def run() -> dict:
     if any(r["errors_total"] for r in runs.values()):
         c.note("errors: " + "; ".join(f"{k} {r['errors']}" for k, r in runs.items()))
     c.note("req/s counts 2xx/3xx answers over all rounds; p50/p95/p99 are medians of the rounds' percentiles")
-    c.note("vs health = req/s over the health endpoint's, same server, same rounds; rounds (req/s): "
-           + "; ".join(f"{k} " + " ".join(c.fmt_int(r["ok_rps"]) for r in rounds[k]) for k in rounds))
+    c.note(
+        "vs health = req/s over the health endpoint's, same server, same rounds; rounds (req/s): "
+        + "; ".join(f"{k} " + " ".join(c.fmt_int(r["ok_rps"]) for r in rounds[k]) for k in rounds)
+    )
     if not server_stopped:
         c.note(f"WARNING: gunicorn (pid {proc.pid}) did not stop")
     print(

@@ -117,8 +117,12 @@ class PostGIS:
         start = time.perf_counter()
         conn = self.conn
         conn.execute("DROP TABLE IF EXISTS pg_temp.bench_grids, pg_temp.bench_points")
-        conn.execute("CREATE TEMP TABLE bench_grids (idx integer PRIMARY KEY, geom geometry(Geometry, 4326) NOT NULL)")
-        conn.execute("CREATE TEMP TABLE bench_points (id integer PRIMARY KEY, geom geometry(Point, 4326) NOT NULL)")
+        conn.execute(
+            "CREATE TEMP TABLE bench_grids (idx integer PRIMARY KEY, geom geometry(Geometry, 4326) NOT NULL)"
+        )
+        conn.execute(
+            "CREATE TEMP TABLE bench_points (id integer PRIMARY KEY, geom geometry(Point, 4326) NOT NULL)"
+        )
         wkb = shapely.to_wkb(np.asarray(geometries, dtype=object), hex=True)
         with conn.cursor() as cur, cur.copy("COPY bench_grids (idx, geom) FROM STDIN") as copy:
             for i, hexwkb in enumerate(wkb.tolist()):
@@ -131,7 +135,9 @@ class PostGIS:
         conn.execute("ANALYZE bench_points")
         return time.perf_counter() - start
 
-    def bulk(self, n_points: int, *, repeats: int = 3, max_seconds: float = 12.0) -> tuple[list[float], np.ndarray]:
+    def bulk(
+        self, n_points: int, *, repeats: int = 3, max_seconds: float = 12.0
+    ) -> tuple[list[float], np.ndarray]:
         """Times of the bulk join and its answer (grid index per point, OUTSIDE where none)."""
         sql = "SELECT p.id, g.idx FROM bench_points p JOIN bench_grids g ON ST_Contains(g.geom, p.geom)"
         rows: list = []
@@ -175,7 +181,10 @@ class PostGIS:
         if self.conn is None:
             return
         try:
-            self.drop_tables()
+            try:
+                self.drop_tables()
+            except Exception:
+                pass  # temp tables go with the session anyway
             if self.created_extension:
                 # We installed PostGIS just for this run; leave the database as we found it.
                 try:
@@ -205,7 +214,9 @@ def bench_dataset(ds: Dataset, pg: PostGIS) -> dict:
         geometries, lon, lat, max_points=ds.naive_max_points, max_seconds=ds.naive_max_seconds
     )
     k = naive_answer.size
-    single_answer = np.array([index.locate(x, y) for x, y in zip(lon[:k].tolist(), lat[:k].tolist(), strict=True)])
+    single_answer = np.array(
+        [index.locate(x, y) for x, y in zip(lon[:k].tolist(), lat[:k].tolist(), strict=True)]
+    )
     agree_bulk = float(np.mean(bulk_answer[:k] == naive_answer))
     agree_single = float(np.mean(single_answer == naive_answer))
 
@@ -241,7 +252,9 @@ def bench_dataset(ds: Dataset, pg: PostGIS) -> dict:
             postgis["bulk_times_s"] = pg_times
             postgis["bulk_rate"] = n / statistics.median(pg_times)
             postgis["agreement"] = float(np.mean(pg_answer == bulk_answer[:n]))
-            postgis["single"] = c.percentiles_s(pg.single(lon[: ds.n_postgis_single], lat[: ds.n_postgis_single]))
+            postgis["single"] = c.percentiles_s(
+                pg.single(lon[: ds.n_postgis_single], lat[: ds.n_postgis_single])
+            )
             pg.drop_tables()
         except Exception as exc:  # a baseline failing must not hide the figures
             postgis = {"skipped": f"PostGIS query failed ({str(exc).strip().splitlines()[0]})"}
@@ -264,7 +277,11 @@ def bench_dataset(ds: Dataset, pg: PostGIS) -> dict:
     c.note(
         f"correctness on {k:,} points: locate_many agrees with the naive loop on {agree_bulk:.2%}, "
         f"locate on {agree_single:.2%}"
-        + (f", PostGIS on {postgis['agreement']:.2%} of {postgis['bulk_points']:,}" if "agreement" in postgis else "")
+        + (
+            f", PostGIS on {postgis['agreement']:.2%} of {postgis['bulk_points']:,}"
+            if "agreement" in postgis
+            else ""
+        )
     )
     print()
     bulk_rows = [
@@ -276,7 +293,13 @@ def bench_dataset(ds: Dataset, pg: PostGIS) -> dict:
         c.table(
             ["bulk", "points", "points/s", "vs naive", "vs PostGIS"],
             [
-                (name, c.fmt_int(n), c.fmt_int(rate), c.fmt_ratio(c.ratio(rate, naive_rate)), c.fmt_ratio(c.ratio(rate, pg_rate)))
+                (
+                    name,
+                    c.fmt_int(n),
+                    c.fmt_int(rate),
+                    c.fmt_ratio(c.ratio(rate, naive_rate)),
+                    c.fmt_ratio(c.ratio(rate, pg_rate)),
+                )
                 for name, n, rate in bulk_rows
             ],
         )
@@ -313,7 +336,9 @@ def bench_dataset(ds: Dataset, pg: PostGIS) -> dict:
             f"in {c.fmt_dur(postgis['load_s'])} (untimed); join timed with rows fetched; "
             "single = one loopback round trip per point"
         )
-    c.note("ratios: bulk = points/s over the baseline's; single = baseline p50 over this p50 (÷N = N× slower)")
+    c.note(
+        "ratios: bulk = points/s over the baseline's; single = baseline p50 over this p50 (÷N = N× slower)"
+    )
     bulk_met = bulk_rate >= BULK_TARGET
     single_met = single["p50"] <= SINGLE_TARGET_S
     print(
@@ -340,7 +365,9 @@ def bench_dataset(ds: Dataset, pg: PostGIS) -> dict:
             "figure": c.fmt_dur(single["p50"]),
             "target": f"≤ {SINGLE_TARGET_S * 1e6:.0f} µs",
             "met": single_met,
-            "vs_baseline": baseline_text(c.ratio(naive_single["p50"], single["p50"]), c.ratio(pg_p50, single["p50"])),
+            "vs_baseline": baseline_text(
+                c.ratio(naive_single["p50"], single["p50"]), c.ratio(pg_p50, single["p50"])
+            ),
         },
     ]
     return {

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.errors import DomainError
 from civicgrid.regions import services
+from civicgrid.regions.attributes import attributes_export
+from civicgrid.responses import excel_response
 from civicgrid.regions.models import Boundary, BoundaryGeneration, Region
 
 
@@ -16,6 +18,7 @@ class RegionAdmin(admin.ModelAdmin):
     list_select_related = ("parent",)
     raw_id_fields = ("parent",)
     readonly_fields = ("code", "level", "created_at", "updated_at")
+    actions = ("export_excel",)
     fieldsets = (
         (None, {"fields": ("code", "name", "level", "parent", "kind", "grid_type", "statistical_only")}),
         (
@@ -24,6 +27,11 @@ class RegionAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.action(description=_("Export attributes to Excel"))
+    def export_excel(self, request, queryset):
+        level = queryset.values_list("level", flat=True).first() or "grid"
+        return excel_response(attributes_export(level=level), f"{level}-attributes.xlsx")
 
     def has_delete_permission(self, request, obj=None):
         # Codes are stable identities that cases refer to; a region is never deleted.

@@ -13,6 +13,8 @@ from ninja.security import django_auth
 from civicgrid.errors import DomainError, error_body
 from civicgrid.geo import crs as geocrs
 from civicgrid.regions import selectors, services
+from civicgrid.regions.attributes import attributes_export
+from civicgrid.responses import excel_response
 from civicgrid.regions.importer import PropertyMap
 from civicgrid.regions.models import Region
 from civicgrid.regions.schemas import (
@@ -178,6 +180,13 @@ def _region_out(region: Region) -> dict:
 @regions_router.get("", response=list[RegionOut], summary="Search regions by code prefix or name")
 def region_list(request, q: str = "", level: str | None = None, parent: str | None = None, limit: int = 50):
     return [_region_out(r) for r in selectors.region_search(q=q, level=level, parent=parent, limit=limit)]
+
+
+@regions_router.get("/export.xlsx", summary="Attributes of every region at a level, as Excel")
+def region_export(request, level: str = "grid"):
+    if level not in ("street", "community", "grid"):
+        raise DomainError("bad_level", _("Unknown level %(level)s.") % {"level": level})
+    return excel_response(attributes_export(level=level), f"{level}-attributes.xlsx")
 
 
 @regions_router.get("/{code}", response=RegionDetailOut, summary="One region with its place in the tree")

@@ -16,8 +16,14 @@ from civicgrid.regions import locator
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -33,8 +39,9 @@ def live_demo(transactional_db, demo_divisions, monkeypatch):
     locator.forget()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module; it stops afterwards so that later tests see no event loop."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
         if os.environ.get("CI") == "true":
@@ -42,8 +49,8 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop in this thread; Django would then refuse the
-    # test's own ORM calls as "async unsafe" although they run synchronously, one at a time.
+    # While it runs, Playwright's sync API keeps an asyncio loop running in this thread; Django
+    # would then refuse the test's own ORM calls as "async unsafe" although they are synchronous.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

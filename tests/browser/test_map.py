@@ -10,7 +10,12 @@ from civicgrid.regions.models import Level, Region
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 
 
 def _open_map(page: Page, url: str) -> None:
@@ -46,7 +51,9 @@ def test_it_draws_every_grid_and_answers_hover_click_and_search(live_server, liv
 
     expect(page.locator("path.grid-cell")).to_have_count(615)
     streets = list(
-        Region.objects.filter(level=Level.STREET, statistical_only=False).order_by("code").values_list("name", flat=True)
+        Region.objects.filter(level=Level.STREET, statistical_only=False)
+        .order_by("code")
+        .values_list("name", flat=True)
     )
     assert len(streets) == 7
     expect(page.locator(".legend-list li")).to_have_text(streets)
@@ -68,7 +75,9 @@ def test_it_draws_every_grid_and_answers_hover_click_and_search(live_server, liv
     expect(page.locator(".locate-marker")).to_be_visible()
 
     # Search by code: the grid is listed, choosing it zooms in and opens its card.
-    target = Region.objects.filter(level=Level.GRID).exclude(code__startswith=code[:9]).order_by("-code").first()
+    target = (
+        Region.objects.filter(level=Level.GRID).exclude(code__startswith=code[:9]).order_by("-code").first()
+    )
     before = _zoom(page)
     page.locator("#map-q").fill(target.code)
     result = page.locator(f'.result[data-code="{target.code}"]')
@@ -82,7 +91,9 @@ def test_it_draws_every_grid_and_answers_hover_click_and_search(live_server, liv
     grid_box = page.locator(f'path.grid-cell[data-code="{target.code}"]').bounding_box()
     map_box = page.locator("#map").bounding_box()
     assert grid_box["width"] > 80 or grid_box["height"] > 80
-    assert map_box["x"] <= grid_box["x"] and grid_box["x"] + grid_box["width"] <= map_box["x"] + map_box["width"]
+    assert (
+        map_box["x"] <= grid_box["x"] and grid_box["x"] + grid_box["width"] <= map_box["x"] + map_box["width"]
+    )
 
     # A name matching every grid lists only the first 20.
     page.locator("#map-q").fill("网格")

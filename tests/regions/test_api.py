@@ -127,6 +127,9 @@ def test_regions_search_and_detail(client, demo):
     assert [a["code"] for a in detail["ancestors"]] == ["320102000000", "320102007000", "320102007002"]
     assert detail["area_m2"] > 0 and detail["synthetic"] is True
     _error(client.get("/api/v1/regions/999"), 404, "region_not_found")
+    sheet = client.get("/api/v1/regions/export.xlsx", {"level": "community"})
+    assert sheet["Content-Type"].startswith("application/vnd.openxml") and sheet.content[:2] == b"PK"
+    _error(client.get("/api/v1/regions/export.xlsx", {"level": "planet"}), 400, "bad_level")
 
 
 def _upload(client, name="redraw", commit=False):

@@ -77,3 +77,10 @@ def test_validate_reports_problems_and_fails(demo):
     with pytest.raises(CommandError, match="coverage problems"):
         call_command("grids", "validate", "--generation", "empty", stdout=out)
     assert "[missing_boundary] 320102000000" in out.getvalue()
+
+
+def test_attributes_go_out_to_excel_and_back(demo, tmp_path):
+    path = tmp_path / "grids.xlsx"
+    assert "written" in _run("grids", "export-attributes", "-o", str(path))
+    assert "dry run" in _run("grids", "attributes", str(path))
+    assert "updated: 615" in _run("grids", "attributes", str(path), "--commit")

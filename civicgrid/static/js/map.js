@@ -182,7 +182,8 @@
       const sheet = cardEl.hidden ? 0 : Math.min(cardEl.offsetHeight, mapEl.clientHeight * 0.55);
       return Object.assign({ paddingTopLeft: [16, 64], paddingBottomRight: [16, sheet + 16] }, extra);
     }
-    return Object.assign({ paddingTopLeft: [sideEl.offsetWidth + 32, 24], paddingBottomRight: [64, 24] }, extra);
+    const right = legendEl.open ? legendEl.offsetWidth + 24 : 64;
+    return Object.assign({ paddingTopLeft: [sideEl.offsetWidth + 32, 24], paddingBottomRight: [right, 24] }, extra);
   }
 
   function draw(collection) {

@@ -13,12 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from civicgrid.errors import DomainError
 from civicgrid.regions import selectors, services
-from civicgrid.regions.attributes import attributes_import
+from civicgrid.regions.attributes import attributes_export, attributes_import
 from civicgrid.regions.importer import PropertyMap
 
 
 class Command(BaseCommand):
-    help = "Manage boundary generations: list, import, validate, activate, export, attributes."
+    help = "Manage boundary generations: list, import, validate, activate, export; grid attributes in and out."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -60,9 +60,13 @@ class Command(BaseCommand):
         att.add_argument("file")
         att.add_argument("--commit", action="store_true")
 
+        xat = sub.add_parser("export-attributes", help="Write the attributes of every grid as an Excel sheet.")
+        xat.add_argument("--level", default="grid", choices=["street", "community", "grid"])
+        xat.add_argument("--output", "-o", required=True, help="The .xlsx file to write.")
+
     def handle(self, *args, action, **options):
         try:
-            getattr(self, f"_{action}")(**options)
+            getattr(self, f"_{action.replace('-', '_')}")(**options)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
 
@@ -156,6 +160,10 @@ class Command(BaseCommand):
             raise CommandError(f"{len(report.errors)} bad rows; nothing was written.")
         if not commit:
             self.stdout.write(self.style.WARNING("dry run: nothing written (use --commit to write)"))
+
+    def _export_attributes(self, level, output, **options):
+        Path(output).write_bytes(attributes_export(level=level))
+        self.stdout.write(self.style.SUCCESS(f"written {output}"))
 
 
 def _json(data) -> str:
