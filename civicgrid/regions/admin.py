@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.errors import DomainError
 from civicgrid.regions import services
 from civicgrid.regions.attributes import attributes_export
-from civicgrid.responses import excel_response
 from civicgrid.regions.models import Boundary, BoundaryGeneration, Region
+from civicgrid.responses import excel_response
 
 
 @admin.register(Region)

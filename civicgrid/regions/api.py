@@ -14,7 +14,6 @@ from civicgrid.errors import DomainError, error_body
 from civicgrid.geo import crs as geocrs
 from civicgrid.regions import selectors, services
 from civicgrid.regions.attributes import attributes_export
-from civicgrid.responses import excel_response
 from civicgrid.regions.importer import PropertyMap
 from civicgrid.regions.models import Region
 from civicgrid.regions.schemas import (
@@ -27,6 +26,7 @@ from civicgrid.regions.schemas import (
     RegionOut,
     ValidationOut,
 )
+from civicgrid.responses import excel_response
 
 geo_router = Router(tags=["geo"])
 regions_router = Router(tags=["regions"])

@@ -18,7 +18,9 @@ from civicgrid.regions.importer import PropertyMap
 
 
 class Command(BaseCommand):
-    help = "Manage boundary generations: list, import, validate, activate, export; grid attributes in and out."
+    help = (
+        "Manage boundary generations: list, import, validate, activate, export; grid attributes in and out."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -60,7 +62,9 @@ class Command(BaseCommand):
         att.add_argument("file")
         att.add_argument("--commit", action="store_true")
 
-        xat = sub.add_parser("export-attributes", help="Write the attributes of every grid as an Excel sheet.")
+        xat = sub.add_parser(
+            "export-attributes", help="Write the attributes of every grid as an Excel sheet."
+        )
         xat.add_argument("--level", default="grid", choices=["street", "community", "grid"])
         xat.add_argument("--output", "-o", required=True, help="The .xlsx file to write.")
 
