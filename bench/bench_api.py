@@ -10,7 +10,8 @@ the district. Without wrk, a small Python load generator (threads + http.client)
 the output says so. The server is always stopped.
 
 Run alone: ``.venv/bin/python bench/bench_api.py``. Environment knobs: BENCH_API_SECONDS (per
-endpoint, default 10), BENCH_LOADGEN=python (force the Python load generator).
+endpoint, split into 6 alternating rounds; default 12) and BENCH_LOADGEN=python (force the Python
+load generator).
 """
 
 from __future__ import annotations
