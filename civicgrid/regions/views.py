@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -71,15 +69,14 @@ def grid_page(request, code: str):
 def generation_problems(request, generation_id: int):
     generation = get_object_or_404(BoundaryGeneration, id=generation_id)
     problems = services.generation_validate(generation=generation)
-    geojson = selectors.generation_geojson_text(generation=generation, level=Level.COMMUNITY)
     return render(
         request,
         "admin/regions/problems.html",
         {
             "generation": generation,
             "problems": problems,
-            "problems_json": json.dumps([p.as_dict() for p in problems], ensure_ascii=False),
-            "context_json": geojson,
+            "problems_data": [p.as_dict() for p in problems],
+            "context_data": selectors.generation_geojson(generation=generation, level=Level.COMMUNITY),
             "title": _("Coverage of %(name)s") % {"name": generation.name},
         },
     )
@@ -103,19 +100,16 @@ def generation_upload(request):
             messages.success(request, _("Generation %(name)s imported as a draft.") % form.cleaned_data)
             return redirect("admin:regions_boundarygeneration_change", report.generation_id)
     base = selectors.generation_list().filter(state="active").first()
-    context_json = (
-        selectors.generation_geojson_text(generation=base, level=Level.COMMUNITY) if base else "null"
-    )
     return render(
         request,
         "admin/regions/upload.html",
         {
             "form": form,
             "report": report,
-            "problems_json": json.dumps(
-                [p.as_dict() for p in report.problems] if report else [], ensure_ascii=False
-            ),
-            "context_json": context_json,
+            "problems_data": [p.as_dict() for p in report.problems] if report else [],
+            "context_data": selectors.generation_geojson(generation=base, level=Level.COMMUNITY)
+            if base
+            else None,
             "title": _("Import a boundary generation"),
         },
     )

@@ -44,3 +44,14 @@ def test_it_ignores_slivers_below_the_tolerance():
 def test_a_parent_with_no_children_is_one_big_gap():
     [problem] = validate_children("P", PARENT, [], [])
     assert problem.kind == GAP and problem.area_m2 > 1_000_000
+
+
+def test_slivers_from_subtracting_matching_polygons_are_not_gaps():
+    # A long, many-vertex shared edge: parent minus children leaves only numerical dust, which
+    # measures square metres geodesically but nothing as drawn.
+    xs = [118.80 + i * 0.0002 for i in range(101)]
+    wiggle = [(x, 32.005 + 0.0003 * ((i * 7919) % 13) / 13) for i, x in enumerate(xs)]
+    south = shapely.Polygon([(118.80, 32.00), (118.82, 32.00), *reversed(wiggle)])
+    north = shapely.Polygon([*wiggle, (118.82, 32.01), (118.80, 32.01)])
+    parent = shapely.union_all([south, north])
+    assert validate_children("P", parent, ["N", "S"], [north, south]) == []

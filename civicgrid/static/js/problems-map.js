@@ -14,12 +14,7 @@
       return null;
     }
     try {
-      let value = JSON.parse(node.textContent);
-      // json_script of text that is already JSON yields a JSON string: decode that too.
-      if (typeof value === "string") {
-        value = JSON.parse(value);
-      }
-      return value;
+      return JSON.parse(node.textContent);
     } catch (error) {
       return null;
     }
