@@ -5,17 +5,18 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from civicgrid.errors import STATUS_CODES, DomainError, error_body
 
 API_PREFIXES = ("/api/", "/open311/")
 _MESSAGES = {
-    400: "The request is not valid.",
-    401: "Log in first.",
-    403: "Not allowed.",
-    404: "Not found.",
-    405: "This method is not allowed here.",
-    413: "The request is too large.",
+    400: gettext_noop("The request is not valid."),
+    401: gettext_noop("Log in first."),
+    403: gettext_noop("Not allowed."),
+    404: gettext_noop("Not found."),
+    405: gettext_noop("This method is not allowed here."),
+    413: gettext_noop("The request is too large."),
 }
 
 
@@ -32,7 +33,7 @@ class ErrorShapeMiddleware:
         if response.get("Content-Type", "").startswith("application/json"):
             return response  # ours already: every JSON failure is built with error_body
         code = STATUS_CODES.get(response.status_code, "http_error")
-        message = _MESSAGES.get(response.status_code, "The request failed.")
+        message = _MESSAGES.get(response.status_code, gettext_noop("The request failed."))
         return JsonResponse(error_body(code, _(message)), status=response.status_code)
 
     def process_exception(self, request, exception):
