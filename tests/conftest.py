@@ -22,16 +22,20 @@ def demo_divisions():
     return _demo_divisions()
 
 
+def load_demo(divisions, monkeypatch):
+    """Load the (already built) demo divisions; a generator for use in fixtures."""
+    from civicgrid.demo import loader, xuanwu
+
+    monkeypatch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: divisions)
+    locator.forget()
+    yield loader.demo_load(progress=lambda line: None)
+    locator.forget()
+
+
 @pytest.fixture
 def demo(db, demo_divisions, monkeypatch):
     """The Xuanwu demo loaded into the test database with its generation active."""
-    from civicgrid.demo import loader, xuanwu
-
-    monkeypatch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: demo_divisions)
-    locator.forget()
-    result = loader.demo_load(progress=lambda line: None)
-    yield result
-    locator.forget()
+    yield from load_demo(demo_divisions, monkeypatch)
 
 
 @pytest.fixture(autouse=True)

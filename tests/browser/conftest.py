@@ -8,35 +8,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from civicgrid.regions import locator
+from civicgrid.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from ..conftest import load_demo
 
 
 @pytest.fixture
 def live_demo(transactional_db, demo_divisions, monkeypatch):
-    """The Xuanwu demo, committed so that the live server's thread sees it (mirrors ``demo``)."""
-    from civicgrid.demo import loader, xuanwu
-
-    monkeypatch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: demo_divisions)
-    locator.forget()
-    result = loader.demo_load(progress=lambda line: None)
-    yield result
-    locator.forget()
+    """The Xuanwu demo, committed so that the live server's thread sees it."""
+    yield from load_demo(demo_divisions, monkeypatch)
 
 
 @pytest.fixture(scope="module")
