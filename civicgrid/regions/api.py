@@ -14,6 +14,7 @@ from civicgrid.errors import DomainError, error_body
 from civicgrid.geo import crs as geocrs
 from civicgrid.regions import selectors, services
 from civicgrid.regions.attributes import attributes_export
+from civicgrid.regions.forms import MAX_UPLOAD_BYTES
 from civicgrid.regions.importer import PropertyMap
 from civicgrid.regions.models import Region
 from civicgrid.regions.schemas import (
@@ -148,6 +149,8 @@ def generation_import(
     description: Form[str] = "",
 ):
     _require_staff(request)
+    if file.size > MAX_UPLOAD_BYTES:
+        raise DomainError("too_large", _("The file is larger than 50 MB."), status=413)
     report = services.generation_import(
         data=file.read(),
         name=name,
