@@ -215,7 +215,7 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
             )
             continue
         if code in seen:
-            message = _("Code %(code)s is used by features %(a)s and %(b)s.") % {
+            message = _("Code %(code)s is used by features %(a)s and %(b)s (counting from 0).") % {
                 "code": code,
                 "a": seen[code],
                 "b": index,
@@ -224,11 +224,12 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
             continue
         seen[code] = index
 
-        level = _LEVEL_ALIASES.get(str(props.get(mapping.level) or "grid").strip().lower())
-        if level is None:
+        found_level = _LEVEL_ALIASES.get(str(props.get(mapping.level) or "grid").strip().lower())
+        if found_level is None:
             message = _("Unknown level %(level)r.") % {"level": props.get(mapping.level)}
             problems.append(_problem("bad_level", message, feature=index, codes=[code], **where))
             continue
+        level = found_level.value
         parent_code = str(props.get(mapping.parent) or "").strip() or None
         grid_type = ""
         if level == Level.GRID:
@@ -259,7 +260,7 @@ def read_features(data: bytes, mapping: PropertyMap | None = None) -> tuple[list
                 )
                 continue
             raw_type = str(props.get(mapping.grid_type) or "comprehensive").strip().lower()
-            grid_type = _GRID_TYPE_ALIASES.get(raw_type, "")
+            grid_type = str(_GRID_TYPE_ALIASES.get(raw_type, ""))
             if not grid_type:
                 message = _("Unknown grid type %(t)r.") % {"t": props.get(mapping.grid_type)}
                 problems.append(_problem("bad_grid_type", message, feature=index, codes=[code], **where))

@@ -20,6 +20,6 @@ class Command(BaseCommand):
                 f"Xuanwu demo {verb}: generation {result.generation.name}, {result.grids} grids"
             )
         )
-        self.stdout.write("Demo logins (http://127.0.0.1:8000/admin/):")
+        self.stdout.write("Demo logins (back office at /admin/):")
         for username, password, role in result.logins:
             self.stdout.write(f"  {username:<12} {password:<16} {role}")
