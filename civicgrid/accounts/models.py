@@ -1,0 +1,187 @@
+"""People, their roles over parts of the region tree or over departments, and grid staffing.
+
+A role is always held *somewhere*: over a node of the region tree (and so its whole subtree) or
+over a department. What a person may see is the union of their roles' scopes
+(``accounts.scopes``); every selector filters through it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who logs in. Their roles live in ``RoleAssignment``."""
+
+    display_name = models.CharField(_("display name"), max_length=64, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", _("Command-centre operator")
+    SHIFT_LEAD = "shift_lead", _("Shift lead")
+    STREET_OPERATOR = "street_operator", _("Street operator")
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    GRID_CHIEF = "grid_chief", _("Grid chief")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    DEPARTMENT_HANDLER = "department_handler", _("Department handler")
+    PARTY_SECRETARY = "party_secretary", _("Party secretary")
+    DEPUTY = "deputy", _("Deputy")
+    RESIDENT = "resident", _("Resident")
+    AUDITOR = "auditor", _("Auditor")
+    SECURITY_ADMIN = "security_admin", _("Security administrator")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+
+
+# Roles held over a department rather than over a part of the region tree.
+DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER})
+# Roles that carry no territory: residents see their own matters, the three administrators
+# (三权分立) see what their duty needs and nothing of the district's data by territory.
+UNSCOPED_ROLES = frozenset({Role.RESIDENT, Role.AUDITOR, Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN})
+
+
+class DepartmentKind(models.TextChoices):
+    DISTRICT_DEPARTMENT = "district_department", _("District department")
+    STREET_OFFICE = "street_office", _("Street office")
+    PROPERTY_COMPANY = "property_company", _("Property management company")
+    UTILITY = "utility", _("Public utility")
+
+
+class Department(models.Model):
+    """A unit that receives and handles matters: 区级部门, 街道科室, 物业, 公用事业单位."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=32, choices=DepartmentKind.choices)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("serves"),
+        on_delete=models.PROTECT,
+        related_name="departments",
+        help_text=_("The district, street or community this unit serves."),
+    )
+    contact_name = models.CharField(_("contact person"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    # Codes of the case classes (小类) this unit owns; read by dispatch rules.
+    case_classes = models.JSONField(_("case classes owned"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=DepartmentKind.values), name="department_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoleAssignment(models.Model):
+    """A person holds a role over a region's subtree or over a department, for a period."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="roles"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("over region"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("over department"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        indexes = [models.Index(fields=["user", "valid_until"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="role_assignment_role_valid"),
+            # Department roles need a department; territorial roles need a region; the
+            # unscoped roles need neither.
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        role__in=[r.value for r in DEPARTMENT_ROLES],
+                        department__isnull=False,
+                        region__isnull=True,
+                    )
+                    | Q(
+                        role__in=[r.value for r in UNSCOPED_ROLES],
+                        department__isnull=True,
+                        region__isnull=True,
+                    )
+                    | (
+                        ~Q(role__in=[r.value for r in DEPARTMENT_ROLES | UNSCOPED_ROLES])
+                        & Q(region__isnull=False, department__isnull=True)
+                    )
+                ),
+                name="role_assignment_scope_fits_role",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="role_assignment_period_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.region or self.department or ""
+        return f"{self.user} · {self.get_role_display()} {where}".strip()
+
+
+class GridPost(models.TextChoices):
+    CHIEF = "chief", _("Grid chief")
+    FULL_TIME = "full_time", _("Full-time grid worker")
+    PART_TIME = "part_time", _("Part-time grid worker")
+    BRANCH_SECRETARY = "branch_secretary", _("Grid party branch secretary")
+
+
+class GridStaffing(models.Model):
+    """Who serves a grid in which post, from when to when; ended rows are kept as history."""
+
+    grid = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        related_name="staffing",
+        limit_choices_to={"level": "grid"},
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="grid_posts",
+    )
+    post = models.CharField(_("post"), max_length=32, choices=GridPost.choices)
+    start = models.DateField(_("from"))
+    end = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("grid staffing")
+        verbose_name_plural = _("grid staffing")
+        ordering = ["grid", "post", "-start"]
+        indexes = [models.Index(fields=["grid", "end"]), models.Index(fields=["user", "end"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(post__in=GridPost.values), name="grid_staffing_post_valid"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="grid_staffing_period_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grid.code} · {self.get_post_display()} · {self.user}"
