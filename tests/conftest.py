@@ -22,20 +22,26 @@ def demo_divisions():
     return _demo_divisions()
 
 
-def load_demo(divisions, monkeypatch):
+def load_demo(divisions, monkeypatch, *, people=False):
     """Load the (already built) demo divisions; a generator for use in fixtures."""
     from civicgrid.demo import loader, xuanwu
 
     monkeypatch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: divisions)
     locator.forget()
-    yield loader.demo_load(progress=lambda line: None)
+    yield loader.demo_load(people=people, progress=lambda line: None)
     locator.forget()
 
 
 @pytest.fixture
 def demo(db, demo_divisions, monkeypatch):
-    """The Xuanwu demo loaded into the test database with its generation active."""
+    """The Xuanwu demo's geography in the test database, its generation active (no staff)."""
     yield from load_demo(demo_divisions, monkeypatch)
+
+
+@pytest.fixture
+def demo_staff(db, demo_divisions, monkeypatch):
+    """The whole Xuanwu demo: geography and staff for every role."""
+    yield from load_demo(demo_divisions, monkeypatch, people=True)
 
 
 @pytest.fixture(autouse=True)

@@ -9,12 +9,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from civicgrid.demo import xuanwu
+from civicgrid.demo.people import DemoLogin, demo_people
 from civicgrid.regions.models import Boundary, BoundaryGeneration, GridType, Level, Region
 from civicgrid.regions.services import boundary_fields, generation_activate
 
 GENERATION_NAME = "xuanwu-demo"
 DEMO_PASSWORD = "Xuanwu-2026!"  # printed by `civicgrid demo`; demo databases only
-DEMO_USERS = [("admin", "系统管理员 (demo superuser)")]
 
 
 @dataclass
@@ -22,7 +22,7 @@ class DemoResult:
     generation: BoundaryGeneration
     created: bool
     grids: int
-    logins: list[tuple[str, str, str]]
+    logins: list[DemoLogin]
 
 
 def _save_regions(divisions: list[xuanwu.Division]) -> dict[str, Region]:
@@ -44,7 +44,9 @@ def _save_regions(divisions: list[xuanwu.Division]) -> dict[str, Region]:
     return saved
 
 
-def demo_load(*, seed: int = xuanwu.DEFAULT_SEED, progress: Callable[[str], None] = print) -> DemoResult:
+def demo_load(
+    *, seed: int = xuanwu.DEFAULT_SEED, people: bool = True, progress: Callable[[str], None] = print
+) -> DemoResult:
     """Idempotent: a second run finds the demo generation and changes nothing."""
     existing = BoundaryGeneration.objects.filter(name=GENERATION_NAME).first()
     if existing is None:
@@ -77,16 +79,20 @@ def demo_load(*, seed: int = xuanwu.DEFAULT_SEED, progress: Callable[[str], None
         created = True
     else:
         generation, created = existing, False
-    logins = _demo_users()
+    _demo_admin()
+    logins = []
+    if people:
+        progress("creating demo staff for every role …")
+        with transaction.atomic():
+            logins = demo_people(password=DEMO_PASSWORD, seed=seed)
     grids = Region.objects.filter(level=Level.GRID, grid_type__in=GridType.values).count()
     return DemoResult(generation=generation, created=created, grids=grids, logins=logins)
 
 
-def _demo_users() -> list[tuple[str, str, str]]:
+def _demo_admin() -> None:
+    """The system administrator: a Django superuser, but no auditor (三权分立)."""
     User = get_user_model()
-    logins = []
-    for username, role in DEMO_USERS:
-        if not User.objects.filter(username=username).exists():
-            User.objects.create_superuser(username=username, password=DEMO_PASSWORD, email="")
-        logins.append((username, DEMO_PASSWORD, role))
-    return logins
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser(
+            username="admin", password=DEMO_PASSWORD, email="", display_name="系统管理员"
+        )

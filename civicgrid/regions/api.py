@@ -10,6 +10,8 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 from ninja.security import django_auth
 
+from civicgrid.accounts.scopes import request_scope
+from civicgrid.accounts.selectors import grid_people_or_404
 from civicgrid.errors import DomainError, error_body
 from civicgrid.geo import crs as geocrs
 from civicgrid.regions import selectors, services
@@ -25,6 +27,7 @@ from civicgrid.regions.schemas import (
     LocateOut,
     RegionDetailOut,
     RegionOut,
+    StaffOut,
     ValidationOut,
 )
 from civicgrid.responses import excel_response
@@ -190,6 +193,17 @@ def region_export(request, level: str = "grid"):
     if level not in ("street", "community", "grid"):
         raise DomainError("bad_level", _("Unknown level %(level)s.") % {"level": level})
     return excel_response(attributes_export(level=level), f"{level}-attributes.xlsx")
+
+
+@regions_router.get(
+    "/{code}/people", response=list[StaffOut], summary="Who serves a grid now (in your scope)"
+)
+def region_people(request, code: str):
+    _grid, people = grid_people_or_404(scope=request_scope(request), code=code)
+    return [
+        {"post": s.post, "post_label": s.get_post_display(), "name": str(s.user), "since": s.start}
+        for s in people
+    ]
 
 
 @regions_router.get("/{code}", response=RegionDetailOut, summary="One region with its place in the tree")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ninja import Field, Schema
 
@@ -101,3 +101,10 @@ class RegionDetailOut(RegionOut):
     children: list[Place]
     area_m2: float | None
     synthetic: bool | None
+
+
+class StaffOut(Schema):
+    post: str = Field(description="chief, full_time, part_time or branch_secretary")
+    post_label: str
+    name: str
+    since: date

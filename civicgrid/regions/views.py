@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
+from civicgrid.accounts.scopes import request_scope
+from civicgrid.accounts.selectors import grid_people
 from civicgrid.errors import DomainError
 from civicgrid.regions import selectors, services
 from civicgrid.regions.forms import GenerationUploadForm
@@ -61,6 +63,7 @@ def grid_page(request, code: str):
             "boundary": boundary,
             "ancestors": ancestors,
             "children": region.children.order_by("code"),
+            "people": grid_people(scope=request_scope(request), grid=region) if region.level == Level.GRID else [],
         },
     )
 

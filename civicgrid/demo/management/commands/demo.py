@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from civicgrid.demo.loader import demo_load
+from civicgrid.demo.loader import DEMO_PASSWORD, demo_load
 from civicgrid.demo.xuanwu import DEFAULT_SEED
 
 
@@ -20,6 +20,6 @@ class Command(BaseCommand):
                 f"Xuanwu demo {verb}: generation {result.generation.name}, {result.grids} grids"
             )
         )
-        self.stdout.write("Demo logins (back office at /admin/):")
-        for username, password, role in result.logins:
-            self.stdout.write(f"  {username:<12} {password:<16} {role}")
+        self.stdout.write(f"Demo logins — every demo user's password is {DEMO_PASSWORD}")
+        for login in result.logins:
+            self.stdout.write(f"  {login.username:<26} {login.role:<30} {login.scope}")

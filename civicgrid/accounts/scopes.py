@@ -1,0 +1,100 @@
+"""What part of the district a person may see: the union of their roles' scopes.
+
+Every selector that lists or fetches scoped objects filters through ``Scope``; a view never
+filters by hand. A role over a region covers its whole subtree; a department role covers what
+is sent to that department; a grid post (``GridStaffing``) covers its grid.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q
+from django.utils import timezone
+
+from civicgrid.accounts.models import GridStaffing, Role, RoleAssignment
+from civicgrid.regions.models import Region
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The regions and departments a user's roles reach, on one day."""
+
+    user_id: int | None
+    roles: frozenset[str] = frozenset()
+    region_ids: frozenset[int] = frozenset()
+    department_ids: frozenset[int] = frozenset()
+    # Region ids the user holds a role *on* (not the subtree), for "their grids" lists.
+    anchors: frozenset[int] = field(default=frozenset())
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    def covers_region(self, region_id: int) -> bool:
+        return region_id in self.region_ids
+
+    def covers_department(self, department_id: int) -> bool:
+        return department_id in self.department_ids
+
+
+ANONYMOUS = Scope(user_id=None)
+
+
+def _active(on: date) -> Q:
+    return Q(valid_from__lte=on) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+
+
+def region_subtrees(root_ids: set[int]) -> frozenset[int]:
+    """Ids of the given regions and every region below them."""
+    if not root_ids:
+        return frozenset()
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for region_id, parent_id in Region.objects.values_list("id", "parent_id"):
+        children[parent_id].append(region_id)
+    found, stack = set(), list(root_ids)
+    while stack:
+        node = stack.pop()
+        if node in found:
+            continue
+        found.add(node)
+        stack.extend(children.get(node, ()))
+    return frozenset(found)
+
+
+def scope_for(user, *, on: date | None = None) -> Scope:
+    """The scope of ``user`` today (or ``on``); anonymous and inactive users get nothing."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ANONYMOUS
+    on = on or timezone.localdate()
+    assignments = list(
+        RoleAssignment.objects.filter(_active(on), user=user).values_list(
+            "role", "region_id", "department_id"
+        )
+    )
+    posts = list(
+        GridStaffing.objects.filter(
+            Q(end__isnull=True) | Q(end__gte=on), user=user, start__lte=on
+        ).values_list("grid_id", flat=True)
+    )
+    roles = {role for role, _, _ in assignments}
+    if posts:
+        roles.add(Role.GRID_WORKER)
+    anchors = {region for _, region, _ in assignments if region} | set(posts)
+    departments = {department for _, _, department in assignments if department}
+    return Scope(
+        user_id=user.pk,
+        roles=frozenset(roles),
+        region_ids=region_subtrees(anchors),
+        department_ids=frozenset(departments),
+        anchors=frozenset(anchors),
+    )
+
+
+def request_scope(request) -> Scope:
+    """The scope of the request's user, computed once per request."""
+    scope = getattr(request, "_civicgrid_scope", None)
+    if scope is None:
+        scope = request._civicgrid_scope = scope_for(getattr(request, "user", None))
+    return scope

@@ -1,0 +1,46 @@
+"""Reads of people and departments, always through the reader's scope."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.models import Department, GridStaffing
+from civicgrid.accounts.scopes import Scope
+from civicgrid.errors import NotFound
+from civicgrid.regions.models import Region
+
+
+def _current_staffing() -> QuerySet[GridStaffing]:
+    today = timezone.localdate()
+    return GridStaffing.objects.filter(Q(end__isnull=True) | Q(end__gte=today), start__lte=today)
+
+
+def grid_people(*, scope: Scope, grid: Region) -> list[GridStaffing]:
+    """Who serves ``grid`` now; nothing unless the reader's scope covers the grid."""
+    if not scope.covers_region(grid.pk):
+        return []
+    return list(_current_staffing().filter(grid=grid).select_related("user").order_by("post", "start"))
+
+
+def grid_people_or_404(*, scope: Scope, code: str) -> tuple[Region, list[GridStaffing]]:
+    grid = Region.objects.filter(code=code).first()
+    if grid is None or not scope.covers_region(grid.pk):
+        # Out of scope and absent answer alike, so existence does not leak.
+        raise NotFound("region_not_found", _("Region %(code)s does not exist.") % {"code": code})
+    return grid, grid_people(scope=scope, grid=grid)
+
+
+def staffing_history(*, scope: Scope, grid: Region) -> QuerySet[GridStaffing]:
+    """Every post ever held in ``grid``, newest first (empty outside the scope)."""
+    if not scope.covers_region(grid.pk):
+        return GridStaffing.objects.none()
+    return GridStaffing.objects.filter(grid=grid).select_related("user").order_by("-start")
+
+
+def department_list(*, scope: Scope) -> QuerySet[Department]:
+    """Departments serving a region in the reader's scope, and the reader's own departments."""
+    return Department.objects.filter(
+        Q(region_id__in=scope.region_ids) | Q(id__in=scope.department_ids)
+    ).order_by("code")

@@ -1,0 +1,49 @@
+"""A grid's people: shown to those whose scope covers the grid, 404 to everyone else."""
+
+import pytest
+
+from civicgrid.accounts.models import User
+
+pytestmark = pytest.mark.django_db
+GRID_A = "32010200200101"
+GRID_B = "32010201000101"
+
+
+def _login(client, username):
+    client.force_login(User.objects.get(username=username))
+
+
+@pytest.mark.parametrize("username", [f"gw-{GRID_A}", "chief-320102002001", "street-320102002", "operator"])
+def test_people_of_a_grid_are_visible_inside_the_scope(client, demo_staff, username):
+    _login(client, username)
+    people = client.get(f"/api/v1/regions/{GRID_A}/people").json()
+    assert {p["post"] for p in people} >= {"chief", "full_time"}
+    worker = User.objects.get(username=f"gw-{GRID_A}")
+    assert worker.display_name in {p["name"] for p in people}
+    page = client.get(f"/grids/{GRID_A}/")
+    assert worker.display_name.encode() in page.content
+
+
+@pytest.mark.parametrize("username", [f"gw-{GRID_A}", "street-320102002", "dept-d01", "resident1", "auditor", "admin"])
+def test_people_of_another_grid_answer_404(client, demo_staff, username):
+    _login(client, username)
+    response = client.get(f"/api/v1/regions/{GRID_B}/people")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "region_not_found"
+    worker = User.objects.get(username=f"gw-{GRID_B}")
+    assert worker.display_name.encode() not in client.get(f"/grids/{GRID_B}/").content
+
+
+def test_anonymous_visitors_see_the_grid_but_not_its_people(client, demo_staff):
+    page = client.get(f"/grids/{GRID_A}/")
+    assert page.status_code == 200
+    assert User.objects.get(username=f"gw-{GRID_A}").display_name.encode() not in page.content
+    assert client.get(f"/api/v1/regions/{GRID_A}/people").status_code == 404
+
+
+def test_absent_and_forbidden_look_the_same(client, demo_staff):
+    _login(client, f"gw-{GRID_A}")
+    missing = client.get("/api/v1/regions/99999999999999/people")
+    forbidden = client.get(f"/api/v1/regions/{GRID_B}/people")
+    assert missing.status_code == forbidden.status_code == 404
+    assert missing.json()["error"]["code"] == forbidden.json()["error"]["code"]
