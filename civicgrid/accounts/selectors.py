@@ -6,10 +6,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.models import Department, GridStaffing
+from civicgrid.accounts.models import Department, GridPost, GridStaffing
 from civicgrid.accounts.scopes import Scope
 from civicgrid.errors import NotFound
 from civicgrid.regions.models import Region
+
+# Chief first, then the workers, then the party branch: how a grid's notice board reads.
+_POST_ORDER = [GridPost.CHIEF, GridPost.FULL_TIME, GridPost.PART_TIME, GridPost.BRANCH_SECRETARY]
 
 
 def _current_staffing() -> QuerySet[GridStaffing]:
@@ -21,7 +24,8 @@ def grid_people(*, scope: Scope, grid: Region) -> list[GridStaffing]:
     """Who serves ``grid`` now; nothing unless the reader's scope covers the grid."""
     if not scope.covers_region(grid.pk):
         return []
-    return list(_current_staffing().filter(grid=grid).select_related("user").order_by("post", "start"))
+    rows = _current_staffing().filter(grid=grid).select_related("user").order_by("start")
+    return sorted(rows, key=lambda row: _POST_ORDER.index(row.post))
 
 
 def grid_people_or_404(*, scope: Scope, code: str) -> tuple[Region, list[GridStaffing]]:

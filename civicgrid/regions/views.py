@@ -32,6 +32,8 @@ def grid_map(request):
         "tileCrs": settings.TILE_CRS,
         "tileAttribution": settings.TILE_ATTRIBUTION,
         "generation": generation.id if generation else None,
+        # The card asks for a grid's people only when someone is signed in (404 otherwise).
+        "signedIn": request.user.is_authenticated,
     }
     return render(request, "regions/map.html", {"generation": generation, "config": config})
 
@@ -63,7 +65,9 @@ def grid_page(request, code: str):
             "boundary": boundary,
             "ancestors": ancestors,
             "children": region.children.order_by("code"),
-            "people": grid_people(scope=request_scope(request), grid=region) if region.level == Level.GRID else [],
+            "people": grid_people(scope=request_scope(request), grid=region)
+            if region.level == Level.GRID
+            else [],
         },
     )
 

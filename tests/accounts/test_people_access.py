@@ -24,7 +24,9 @@ def test_people_of_a_grid_are_visible_inside_the_scope(client, demo_staff, usern
     assert worker.display_name.encode() in page.content
 
 
-@pytest.mark.parametrize("username", [f"gw-{GRID_A}", "street-320102002", "dept-d01", "resident1", "auditor", "admin"])
+@pytest.mark.parametrize(
+    "username", [f"gw-{GRID_A}", "street-320102002", "dept-d01", "resident1", "auditor", "admin"]
+)
 def test_people_of_another_grid_answer_404(client, demo_staff, username):
     _login(client, username)
     response = client.get(f"/api/v1/regions/{GRID_B}/people")

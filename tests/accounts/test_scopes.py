@@ -83,6 +83,10 @@ def test_anonymous_and_inactive_users_see_nothing(demo_staff):
 
 def test_every_grid_is_staffed_and_history_is_kept(demo_staff):
     grids = Region.objects.filter(level="grid")
-    staffed = set(GridStaffing.objects.filter(post=GridPost.FULL_TIME, end__isnull=True).values_list("grid_id", flat=True))
+    staffed = set(
+        GridStaffing.objects.filter(post=GridPost.FULL_TIME, end__isnull=True).values_list(
+            "grid_id", flat=True
+        )
+    )
     assert staffed == set(grids.values_list("id", flat=True))
     assert set(GridStaffing.objects.filter(post=GridPost.CHIEF).values_list("grid_id", flat=True)) == staffed

@@ -22,6 +22,12 @@ def live_demo(transactional_db, demo_divisions, monkeypatch):
     yield from load_demo(demo_divisions, monkeypatch)
 
 
+@pytest.fixture
+def live_staff(transactional_db, demo_divisions, monkeypatch):
+    """The whole demo, staff included, committed for the live server."""
+    yield from load_demo(demo_divisions, monkeypatch, people=True)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Chromium for one test module; it stops afterwards so that later tests see no event loop."""

@@ -171,3 +171,25 @@ def test_it_focuses_the_region_named_in_the_address(live_server, live_demo, open
 
     page.goto(f"{live_server.url}/map/?focus=000")
     expect(page.locator("#map .card-error, #map-card .card-error")).to_contain_text("000")
+
+
+def test_a_signed_in_grid_worker_sees_their_grid_people_on_the_card(live_server, live_staff, open_page):
+    from civicgrid.accounts.models import User
+    from civicgrid.demo.loader import DEMO_PASSWORD
+
+    code = "32010200200101"
+    page = open_page(**DESKTOP)
+    page.goto(f"{live_server.url}/accounts/login/?next=/map/%3Ffocus%3D{code}")
+    page.fill("#id_username", f"gw-{code}")
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("#map")).to_have_attribute("data-state", "ready")
+    worker = User.objects.get(username=f"gw-{code}")
+    expect(page.locator(".card-people")).to_contain_text(worker.display_name)
+    # Another grid's card shows no people: the API refuses them to this worker.
+    other = "32010201000101"
+    page.goto(f"{live_server.url}/map/?focus={other}")
+    expect(page.locator("#map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#card-title")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".card-people").count() == 0

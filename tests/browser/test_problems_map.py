@@ -14,7 +14,9 @@ from tests.regions.helpers import feature, geometry, grid_collection, set_geomet
 pytestmark = pytest.mark.browser
 
 
-def test_a_broken_upload_is_drawn_and_each_row_flies_to_its_problem(live_server, live_demo, open_page, tmp_path):
+def test_a_broken_upload_is_drawn_and_each_row_flies_to_its_problem(
+    live_server, live_demo, open_page, tmp_path
+):
     collection = grid_collection()
     collection["features"].remove(feature(collection, "32010200200101"))  # a gap
     set_geometry(collection, "32010200200103", geometry(collection, "32010200200103").buffer(0.0005))

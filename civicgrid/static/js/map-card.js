@@ -26,6 +26,10 @@
     numbers = new Intl.NumberFormat();
   }
 
+  // A grid's people, fetched once per grid for signed-in users; the API answers 404 outside
+  // the user's scope, which is remembered as "no people to show".
+  const people = new Map();
+
   let selection = null;
   let marker = null;
   let pinned = null; // what the card shows when the pointer is not over a grid
@@ -174,6 +178,33 @@
         closeIcon()));
   }
 
+  function peopleList(code) {
+    if (!config.signedIn) {
+      return null;
+    }
+    if (!people.has(code)) {
+      people.set(code, null);
+      const url = `${config.regionsUrl}/${encodeURIComponent(code)}/people`;
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : []))
+        .catch(() => [])
+        .then((list) => {
+          people.set(code, list);
+          if (pinned && pinned.feature && pinned.feature.properties.code === code) {
+            renderCard();
+          }
+        });
+      return null;
+    }
+    const list = people.get(code);
+    if (!list || !list.length) {
+      return null;
+    }
+    return h("div", { class: "card-people" },
+      h("h3", { text: labels.people }),
+      h("ul", {}, list.map((person) => h("li", { text: `${person.post_label}：${person.name}` }))));
+  }
+
   function regionBody(feature) {
     const p = feature.properties;
     const kicker = p.level === "grid"
@@ -182,6 +213,7 @@
     return [
       header(p.name, kicker),
       facts(feature),
+      p.level === "grid" ? peopleList(p.code) : null,
       p.synthetic ? h("p", { class: "card-note", text: `${labels.boundary}: ${labels.synthetic}` }) : null,
       h("p", { class: "card-actions" },
         h("a", { class: "button", href: regionUrl.replace("__code__", encodeURIComponent(p.code)), text: labels.details })),
