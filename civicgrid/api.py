@@ -11,7 +11,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
 from civicgrid import __version__
-from civicgrid.errors import STATUS_CODES, DomainError, error_body
+from civicgrid.audit.services import audit_record_denial
+from civicgrid.errors import STATUS_CODES, DomainError, OutOfScope, error_body
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
+    if isinstance(exc, OutOfScope):
+        audit_record_denial(request=request, object_type=exc.object_type, object_id=exc.object_id)
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
@@ -77,7 +80,9 @@ def health(request):
     return {"status": "ok", "version": __version__}
 
 
-from civicgrid.regions.api import geo_router, regions_router  # noqa: E402  (routers import `api` helpers)
+from civicgrid.audit.api import audit_router  # noqa: E402  (routers come after the handlers)
+from civicgrid.regions.api import geo_router, regions_router  # noqa: E402
 
 api.add_router("/geo", geo_router)
 api.add_router("/regions", regions_router)
+api.add_router("/audit", audit_router)

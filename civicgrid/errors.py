@@ -32,6 +32,19 @@ class NotFound(DomainError):
     status = 404
 
 
+class OutOfScope(NotFound):
+    """An object exists but lies outside the reader's scope.
+
+    It answers exactly like NotFound (so existence does not leak); the difference is only for
+    the audit trail, which records the attempt.
+    """
+
+    def __init__(self, code: str, message: str, *, object_type: str, object_id: str):
+        super().__init__(code, message)
+        self.object_type = object_type
+        self.object_id = object_id
+
+
 # Stable error codes for HTTP failures that no domain rule raised (bad JSON, wrong method, …).
 STATUS_CODES = {
     400: "bad_request",

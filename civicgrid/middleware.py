@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from civicgrid.errors import STATUS_CODES, DomainError, error_body
+from civicgrid.errors import STATUS_CODES, DomainError, OutOfScope, error_body
 
 API_PREFIXES = ("/api/", "/open311/")
 _MESSAGES = {
@@ -39,6 +39,12 @@ class ErrorShapeMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, DomainError):
             return None
+        if isinstance(exception, OutOfScope):
+            from civicgrid.audit.services import audit_record_denial
+
+            audit_record_denial(
+                request=request, object_type=exception.object_type, object_id=exception.object_id
+            )
         if request.path.startswith(API_PREFIXES):
             return JsonResponse(exception.as_dict(), status=exception.status)
         return render(request, "error.html", {"error": exception}, status=exception.status)

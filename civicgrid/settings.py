@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "ninja",
     "civicgrid.accounts",
     "civicgrid.audit",
+    "civicgrid.pii",
     "civicgrid.regions",
     "civicgrid.demo",
 ]
@@ -68,8 +69,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "civicgrid.audit.middleware.AuditDeniedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "civicgrid.accounts.middleware.PasswordExpiryMiddleware",
     "civicgrid.middleware.ErrorShapeMiddleware",
 ]
 
@@ -117,10 +120,27 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+PASSWORD_MIN_LENGTH = envint("PASSWORD_MIN_LENGTH", 8)
+PASSWORD_MIN_CLASSES = envint("PASSWORD_MIN_CLASSES", 3)
+PASSWORD_HISTORY = envint("PASSWORD_HISTORY", 5)
+PASSWORD_EXPIRY_DAYS = envint("PASSWORD_EXPIRY_DAYS", 0)  # 0 = passwords do not expire
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "civicgrid.accounts.passwords.CharacterClassesValidator"},
+    {"NAME": "civicgrid.accounts.passwords.PasswordHistoryValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["civicgrid.accounts.lockout.LockoutBackend"]
+LOCKOUT_FAILURES = envint("LOCKOUT_FAILURES", 5)
+LOCKOUT_WINDOW_MINUTES = envint("LOCKOUT_WINDOW_MINUTES", 15)
+# Idle timeout: the session expires after this long without a request (each request renews it).
+IDLE_TIMEOUT_MINUTES = envint("IDLE_TIMEOUT_MINUTES", 30)
+SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -146,10 +166,14 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Every log line passes the PII filter, which masks ID numbers and mobile numbers; Django's own
+# loggers are routed through it too, or they would print unmasked request data.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_pii": {"()": "civicgrid.pii.masking.PIIMaskingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_pii"]}},
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
 
@@ -173,3 +197,31 @@ if TILE_CRS not in {"wgs84", "gcj02"}:
 # Audit trail (docs/audit.md): records older than this many days may be purged with
 # `civicgrid audit purge`; 等保 2.0 level 3 asks for at least 180, and purge refuses less.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 180)
+# How many reverse proxies in front of the app may set X-Forwarded-For (0: trust none).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+
+# Personal-data keys (docs/personal-data.md): AES-GCM data keys and the blind-index key.
+def _pii_key_file() -> Path:
+    from civicgrid.pii.keys import keyfile_create, keyring_read
+
+    configured = envstr("PII_KEY_FILE")
+    if configured:
+        # Never create a missing configured file: a fresh key would leave the data unreadable.
+        if not Path(configured).is_file():
+            raise ImproperlyConfigured(f"CIVICGRID_PII_KEY_FILE={configured} is not a file.")
+        keyring_read(Path(configured))  # refuse to start with a file that cannot be used
+        return Path(configured)
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "Production mode needs the personal-data key file: set CIVICGRID_PII_KEY_FILE "
+            "(create one with `python -m civicgrid.pii.keys create PATH`, then back it up)."
+        )
+    # Development only: one key file per checkout, kept so the data stays readable.
+    dev_key_file = VAR_DIR / "pii-keys.json"
+    if not dev_key_file.exists():
+        keyfile_create(dev_key_file)
+    return dev_key_file
+
+
+PII_KEY_FILE = _pii_key_file()

@@ -26,15 +26,25 @@ def test_production_refuses_to_start_without_a_secret(tmp_path):
     assert "CIVICGRID_SECRET_KEY" in result.stderr
 
 
+def test_production_refuses_to_start_without_the_personal_data_key(tmp_path):
+    result = _start({"CIVICGRID_PRODUCTION": "true", "CIVICGRID_SECRET_KEY": "y" * 50}, tmp_path)
+    assert result.returncode != 0 and "CIVICGRID_PII_KEY_FILE" in result.stderr
+
+
 def test_production_refuses_a_short_secret(tmp_path):
     result = _start({"CIVICGRID_PRODUCTION": "true", "CIVICGRID_SECRET_KEY": "short"}, tmp_path)
     assert result.returncode != 0 and "40 characters" in result.stderr
 
 
 def test_production_starts_with_a_secret_file_and_debug_off(tmp_path):
+    from civicgrid.pii.keys import keyfile_create
+
     secret = tmp_path / "secret"
     secret.write_text("x" * 50)
-    result = _start({"CIVICGRID_PRODUCTION": "true", "CIVICGRID_SECRET_KEY_FILE": str(secret)}, tmp_path)
+    keys = tmp_path / "pii-keys.json"
+    keyfile_create(keys)
+    environment = {"CIVICGRID_SECRET_KEY_FILE": str(secret), "CIVICGRID_PII_KEY_FILE": str(keys)}
+    result = _start({"CIVICGRID_PRODUCTION": "true", **environment}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "zh-hans"]
 

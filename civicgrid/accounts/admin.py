@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.accounts.lockout import lockout_clear
 from civicgrid.accounts.models import Department, GridStaffing, RoleAssignment, User
 
 
@@ -21,6 +22,12 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "is_active", "is_staff", "last_login")
     search_fields = ("username", "display_name")
     inlines = (RoleAssignmentInline,)
+    actions = ("unlock",)
+
+    @admin.action(description=_("Unlock (clear failed logins)"))
+    def unlock(self, request, queryset):
+        cleared = sum(lockout_clear(username=user.username, by=request.user) for user in queryset)
+        self.message_user(request, _("%(n)d failed logins cleared.") % {"n": cleared})
 
 
 @admin.register(Department)

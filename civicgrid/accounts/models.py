@@ -18,6 +18,7 @@ class User(AbstractUser):
     """A person who logs in. Their roles live in ``RoleAssignment``."""
 
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -44,7 +45,8 @@ class Role(models.TextChoices):
     SYSTEM_ADMIN = "system_admin", _("System administrator")
 
 
-# Roles held over a department rather than over a part of the region tree.
+# Roles held over a department rather than over a part of the region tree. (Sorted wherever
+# they reach a migration: set order changes between runs and would make spurious migrations.)
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER})
 # Roles that carry no territory: residents see their own matters, the three administrators
 # (三权分立) see what their duty needs and nothing of the district's data by territory.
@@ -116,17 +118,17 @@ class RoleAssignment(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        role__in=[r.value for r in DEPARTMENT_ROLES],
+                        role__in=sorted(DEPARTMENT_ROLES),
                         department__isnull=False,
                         region__isnull=True,
                     )
                     | Q(
-                        role__in=[r.value for r in UNSCOPED_ROLES],
+                        role__in=sorted(UNSCOPED_ROLES),
                         department__isnull=True,
                         region__isnull=True,
                     )
                     | (
-                        ~Q(role__in=[r.value for r in DEPARTMENT_ROLES | UNSCOPED_ROLES])
+                        ~Q(role__in=sorted(DEPARTMENT_ROLES | UNSCOPED_ROLES))
                         & Q(region__isnull=False, department__isnull=True)
                     )
                 ),
@@ -185,3 +187,72 @@ class GridStaffing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grid.code} · {self.get_post_display()} · {self.user}"
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a user's earlier passwords, so the last few cannot be reused (等保 2.0)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history"
+    )
+    password = models.CharField(max_length=256)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("earlier password")
+        verbose_name_plural = _("earlier passwords")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"
+
+
+class LoginAttempt(models.Model):
+    """One try to log in; failures in a window lock the account and the address."""
+
+    username = models.CharField(_("username"), max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    success = models.BooleanField(_("success"), default=False)
+    # Set when a security admin unlocks: cleared failures no longer count.
+    cleared = models.BooleanField(_("cleared"), default=False)
+
+    class Meta:
+        verbose_name = _("login attempt")
+        verbose_name_plural = _("login attempts")
+        indexes = [models.Index(fields=["ip", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.ip} {'ok' if self.success else 'failed'}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for an integration, acting as its user within its own API scopes.
+
+    Only a SHA-256 of the secret is stored (the secret is 256 random bits, so a slow hash adds
+    nothing); the plaintext is shown once, at creation. ``prefix`` finds the row quickly and is
+    safe to show in lists.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acts as"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(_("API scopes"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

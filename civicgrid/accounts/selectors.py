@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Department, GridPost, GridStaffing
 from civicgrid.accounts.scopes import Scope
-from civicgrid.errors import NotFound
+from civicgrid.errors import NotFound, OutOfScope
 from civicgrid.regions.models import Region
 
 # Chief first, then the workers, then the party branch: how a grid's notice board reads.
@@ -30,9 +30,12 @@ def grid_people(*, scope: Scope, grid: Region) -> list[GridStaffing]:
 
 def grid_people_or_404(*, scope: Scope, code: str) -> tuple[Region, list[GridStaffing]]:
     grid = Region.objects.filter(code=code).first()
-    if grid is None or not scope.covers_region(grid.pk):
-        # Out of scope and absent answer alike, so existence does not leak.
-        raise NotFound("region_not_found", _("Region %(code)s does not exist.") % {"code": code})
+    message = _("Region %(code)s does not exist.") % {"code": code}
+    if grid is None:
+        raise NotFound("region_not_found", message)
+    if not scope.covers_region(grid.pk):
+        # Answers exactly like an absent region, so existence does not leak; audited.
+        raise OutOfScope("region_not_found", message, object_type="region.people", object_id=code)
     return grid, grid_people(scope=scope, grid=grid)
 
 

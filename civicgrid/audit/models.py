@@ -166,29 +166,33 @@ class AuditRecord(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(result__in=AuditResult.values), name="audit_record_result_valid"),
+            models.CheckConstraint(
+                condition=Q(result__in=AuditResult.values), name="audit_record_result_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.action} {self.actor_name or '-'} {self.result}"
-
-    def sealed_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in SEALED_FIELDS}
-
-    def compute_hash(self) -> str:
-        return record_hash(self.sealed_fields())
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError(gettext("Audit records cannot be changed."))
         if not self.prev_hash:
             raise AppendOnlyError(
-                gettext("Write audit records with civicgrid.audit.services.audit_record(), which chains them.")
+                gettext(
+                    "Write audit records with civicgrid.audit.services.audit_record(), which chains them."
+                )
             )
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(gettext("Audit records cannot be deleted; old ones are purged by retention."))
+
+    def sealed_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SEALED_FIELDS}
+
+    def compute_hash(self) -> str:
+        return record_hash(self.sealed_fields())
 
 
 class AuditAnchorQuerySet(models.QuerySet):

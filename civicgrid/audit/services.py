@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ MIN_RETENTION_DAYS = 180
 # Key of the PostgreSQL advisory lock that serialises appends and purges ("audi" in ASCII).
 CHAIN_LOCK_KEY = 0x61756469
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+# Set on a request whose refusal is on the trail already, so outer layers do not add another.
+DENIAL_RECORDED = "_audit_denial_recorded"
 
 
 def _lock_chain() -> None:
@@ -49,8 +52,8 @@ def _lock_chain() -> None:
 
 
 def _chain_head_hash() -> str:
-    # FOR UPDATE on the last row as well: it keeps that row from being purged or locked by a
-    # writer that skipped _lock_chain() while we chain onto it. SQLite ignores FOR UPDATE.
+    # FOR UPDATE as well, belt and braces: it holds the row we chain onto against a DELETE from
+    # any path that did not take the advisory lock. SQLite ignores FOR UPDATE.
     last = AuditRecord._base_manager.select_for_update().order_by("-id").values_list("hash", flat=True)[:1]
     for value in last:
         return value
@@ -102,6 +105,10 @@ def _jsonable(detail: dict[str, Any] | None) -> dict[str, Any]:
     return _scrub(json.loads(json.dumps(detail, cls=DjangoJSONEncoder, allow_nan=False)))
 
 
+# The request being served, set by AuditDeniedMiddleware for the duration of the request.
+current_request: ContextVar = ContextVar("civicgrid_audit_request", default=None)
+
+
 def audit_record(
     *,
     action: str,
@@ -123,6 +130,9 @@ def audit_record(
     if not ACTION_PATTERN.match(action):
         raise ValueError(f"audit action must be a dotted lower-case code, got {action!r}")
     result = AuditResult(result)
+    if request is None:
+        # Services do not take the request; the middleware lends it so "from where" is known.
+        request = current_request.get()
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -150,6 +160,23 @@ def audit_record(
     return record
 
 
+def audit_record_denial(
+    *, request, object_type: str = "url", object_id: str = "", detail: dict[str, Any] | None = None
+) -> AuditRecord | None:
+    """Record that ``request`` was refused, once per request however many layers refuse it."""
+    if getattr(request, DENIAL_RECORDED, False):
+        return None
+    setattr(request, DENIAL_RECORDED, True)
+    return audit_record(
+        action="access.denied",
+        result=AuditResult.DENIED,
+        request=request,
+        object_type=object_type,
+        object_id=object_id or request.path,
+        detail={"method": request.method, **(detail or {})},
+    )
+
+
 @dataclass(frozen=True)
 class PurgeReport:
     before: datetime
@@ -165,11 +192,19 @@ def retention_cutoff(*, days: int | None = None, now: datetime | None = None) ->
     return (now or timezone.now()) - timedelta(days=days)
 
 
-def audit_purge(*, before: datetime, commit: bool = False, force: bool = False, actor=None) -> PurgeReport:
+def audit_purge(
+    *,
+    before: datetime,
+    commit: bool = False,
+    force: bool = False,
+    actor=None,
+    context: dict[str, Any] | None = None,
+) -> PurgeReport:
     """Remove the records older than ``before``; a dry run unless ``commit``.
 
     The chain stays verifiable: an ``AuditAnchor`` keeps the last purged record's id and hash,
-    and an ``audit.purge`` record appended in the same transaction names them too.
+    and an ``audit.purge`` record appended in the same transaction names them too. ``context``
+    (how it was run) goes into that record.
     """
     if before > retention_cutoff(days=MIN_RETENTION_DAYS) and not force:
         raise DomainError(
@@ -210,6 +245,7 @@ def audit_purge(*, before: datetime, commit: bool = False, force: bool = False, 
                 "through_at": last["at"],
                 "count": count,
                 "before": before,
+                **(context or {}),
             },
         )
     return PurgeReport(before, count, first_id, last["id"], last["at"], committed=True)

@@ -12,6 +12,7 @@ from ninja.security import django_auth
 
 from civicgrid.accounts.scopes import request_scope
 from civicgrid.accounts.selectors import grid_people_or_404
+from civicgrid.accounts.tokens import TokenAuth, token_user
 from civicgrid.errors import DomainError, error_body
 from civicgrid.geo import crs as geocrs
 from civicgrid.regions import selectors, services
@@ -133,13 +134,13 @@ def generation_validation(request, generation: str):
 @geo_router.get("/generations/{generation}/geojson", summary="Export a generation as GeoJSON")
 def generation_export(request, generation: str, level: str | None = None, crs: str = "wgs84"):
     gen = selectors.generation_get(generation)
-    text = selectors.generation_geojson_text(generation=gen, level=level, crs=crs)
+    text = selectors.generation_export_text(generation=gen, level=level, crs=crs)
     return HttpResponse(text, content_type="application/geo+json; charset=utf-8")
 
 
 @geo_router.post(
     "/generations",
-    auth=django_auth,
+    auth=[django_auth, TokenAuth("generations:write")],
     response={200: dict, 422: dict},
     summary="Import a generation (dry run unless commit)",
 )
@@ -170,7 +171,11 @@ def generation_import(
     return Status(200, report.as_dict())
 
 
-@geo_router.post("/generations/{generation}/activate", auth=django_auth, response=GenerationOut)
+@geo_router.post(
+    "/generations/{generation}/activate",
+    auth=[django_auth, TokenAuth("generations:write")],
+    response=GenerationOut,
+)
 def generation_activate(request, generation: str):
     _require_staff(request)
     return services.generation_activate(generation=selectors.generation_get(generation), by=request.user)
@@ -199,6 +204,7 @@ def region_export(request, level: str = "grid"):
     "/{code}/people", response=list[StaffOut], summary="Who serves a grid now (in your scope)"
 )
 def region_people(request, code: str):
+    token_user(request, scope="people:read")
     _grid, people = grid_people_or_404(scope=request_scope(request), code=code)
     return [
         {"post": s.post, "post_label": s.get_post_display(), "name": str(s.user), "since": s.start}

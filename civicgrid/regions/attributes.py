@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from civicgrid.audit.services import audit_record
 from civicgrid.regions.models import Level, Region
 
 # Column → accepted headers (English and the Chinese an office sheet would use).
@@ -139,6 +140,12 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
             for key, value in update.items():
                 setattr(region, key, value)
             region.save(update_fields=[*update, "updated_at"] if update else ["updated_at"])
+        audit_record(
+            action="regions.attributes_import",
+            object_type="file",
+            object_id=name,
+            detail={"rows": len(changes)},
+        )
     report.updated = len(changes)
     return report
 
@@ -165,4 +172,7 @@ def attributes_export(*, level: str = Level.GRID) -> bytes:
         )
     out = io.BytesIO()
     book.save(out)
+    audit_record(
+        action="export.xlsx", object_type="regions", object_id=level, detail={"rows": sheet.max_row - 1}
+    )
     return out.getvalue()

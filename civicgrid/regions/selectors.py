@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
+from civicgrid.audit.services import audit_record
 from civicgrid.errors import DomainError, NotFound
 from civicgrid.geo import crs as geocrs
 from civicgrid.geo.index import OUTSIDE
@@ -147,6 +148,20 @@ def generation_geojson(
 
 def generation_geojson_text(**kwargs) -> str:
     return json.dumps(generation_geojson(**kwargs), ensure_ascii=False, separators=(",", ":"))
+
+
+def generation_export_text(
+    *, generation: BoundaryGeneration, level: str | None = None, crs: str = "wgs84"
+) -> str:
+    """An export for someone to take away (API, CLI): the same text, recorded on the audit trail."""
+    text = generation_geojson_text(generation=generation, level=level, crs=crs)
+    audit_record(
+        action="export.geojson",
+        object_type="generation",
+        object_id=generation.id,
+        detail={"name": generation.name, "level": level or "all", "crs": crs},
+    )
+    return text
 
 
 def region_search(*, q: str = "", level: str | None = None, parent: str | None = None, limit: int = 50):

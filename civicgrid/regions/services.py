@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from civicgrid.audit.services import audit_record
 from civicgrid.errors import DomainError
 from civicgrid.geo.coverage import Problem, geodesic_area_m2
 from civicgrid.regions import locator
@@ -152,6 +153,13 @@ def generation_import(
             ],
             batch_size=500,
         )
+        audit_record(
+            action="generation.import",
+            actor=by,
+            object_type="generation",
+            object_id=generation.id,
+            detail={"name": name, "features": report.features, "by_level": report.by_level, "source": source},
+        )
     report.committed = True
     report.generation_id = generation.id
     if activate:
@@ -211,5 +219,15 @@ def generation_activate(*, generation: BoundaryGeneration, by=None) -> BoundaryG
         generation.state = GenerationState.ACTIVE
         generation.activated_at = timezone.now()
         generation.save(update_fields=["state", "activated_at"])
+        audit_record(
+            action="generation.activate",
+            actor=by,
+            object_type="generation",
+            object_id=generation.id,
+            detail={
+                "name": generation.name,
+                "retired": [old.name for old in current if old.pk != generation.pk],
+            },
+        )
     transaction.on_commit(locator.forget)
     return generation

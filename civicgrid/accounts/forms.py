@@ -1,0 +1,22 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.accounts.lockout import client_ip, is_locked
+
+
+class LoginForm(AuthenticationForm):
+    """The login form, which says plainly when an account or address is locked."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": _(
+            "Too many failed logins: this account or address is locked for a while. "
+            "A security administrator can unlock it."
+        ),
+    }
+
+    def clean(self):
+        if is_locked(username=self.cleaned_data.get("username"), ip=client_ip(self.request)):
+            raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        return super().clean()

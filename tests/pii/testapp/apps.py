@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PiiTestAppConfig(AppConfig):
+    name = "tests.pii.testapp"
+    label = "pii_testapp"
