@@ -23,13 +23,13 @@ def pii_key_file(tmp_path, settings):
 
 @pytest.fixture
 def resident_model(transactional_db):
-    """The test app's Resident model with its table, and `civicgrid pii` installed.
+    """The test app's Resident model with its table (`civicgrid pii` is installed by settings).
 
     The table is created by the schema editor outside any transaction: SQLite can only switch
     foreign-key checks off (which its schema editor needs) when no transaction is open, so this
     needs transactional_db; the same code runs unchanged on PostgreSQL.
     """
-    installed = [*django_settings.INSTALLED_APPS, "civicgrid.pii", "tests.pii.testapp"]
+    installed = [*django_settings.INSTALLED_APPS, "tests.pii.testapp"]
     with override_settings(INSTALLED_APPS=installed):
         from tests.pii.testapp.models import Resident
 
