@@ -197,6 +197,10 @@ if TILE_CRS not in {"wgs84", "gcj02"}:
 # Audit trail (docs/audit.md): records older than this many days may be purged with
 # `civicgrid audit purge`; 等保 2.0 level 3 asks for at least 180, and purge refuses less.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 180)
+# Roles whose work needs to see personal data in full (each reveal states a reason and is audited).
+PII_REVEAL_ROLES = envlist(
+    "PII_REVEAL_ROLES", ["operator", "shift_lead", "street_operator", "community_staff", "grid_chief"]
+)
 # How many reverse proxies in front of the app may set X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.pii.fields import EncryptedTextField
+
 
 class User(AbstractUser):
     """A person who logs in. Their roles live in ``RoleAssignment``."""
@@ -74,7 +76,8 @@ class Department(models.Model):
         help_text=_("The district, street or community this unit serves."),
     )
     contact_name = models.CharField(_("contact person"), max_length=64, blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    # The contact's mobile: personal data, encrypted at rest and masked everywhere until revealed.
+    contact_phone = EncryptedTextField(_("contact mobile"), kind="phone", blank=True)
     # Codes of the case classes (小类) this unit owns; read by dispatch rules.
     case_classes = models.JSONField(_("case classes owned"), default=list, blank=True)
     active = models.BooleanField(_("active"), default=True)

@@ -63,6 +63,10 @@ class _Names:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
 
+    def mobile(self) -> str:
+        """A synthetic mainland mobile number (139 + 8 digits)."""
+        return "139" + "".join(str(self.rng.randrange(10)) for _ in range(8))
+
     def __call__(self) -> str:
         given = "".join(self.rng.choice(_GIVEN) for _ in range(self.rng.choice((1, 2))))
         return self.rng.choice(_SURNAMES) + given
@@ -120,7 +124,12 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
     departments = {}
     for code, name, kind in DEPARTMENTS:
         departments[code] = Department.objects.create(
-            code=code, name=name, kind=kind, region=district, contact_name=names(), contact_phone=""
+            code=code,
+            name=name,
+            kind=kind,
+            region=district,
+            contact_name=names(),
+            contact_phone=names.mobile(),
         )
         roles.append((person(f"dept-{code.lower()}"), Role.DEPARTMENT_HANDLER, None, code))
 

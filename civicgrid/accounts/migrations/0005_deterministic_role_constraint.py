@@ -4,19 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_api_tokens'),
-        ('regions', '0001_initial'),
+        ("accounts", "0004_api_tokens"),
+        ("regions", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='roleassignment',
-            name='role_assignment_scope_fits_role',
+            model_name="roleassignment",
+            name="role_assignment_scope_fits_role",
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('department__isnull', False), ('region__isnull', True), ('role__in', ['department_handler'])), models.Q(('department__isnull', True), ('region__isnull', True), ('role__in', ['auditor', 'resident', 'security_admin', 'system_admin'])), models.Q(models.Q(('role__in', ['auditor', 'department_handler', 'resident', 'security_admin', 'system_admin']), _negated=True), ('department__isnull', True), ('region__isnull', False)), _connector='OR'), name='role_assignment_scope_fits_role'),
+            model_name="roleassignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("department__isnull", False),
+                        ("region__isnull", True),
+                        ("role__in", ["department_handler"]),
+                    ),
+                    models.Q(
+                        ("department__isnull", True),
+                        ("region__isnull", True),
+                        ("role__in", ["auditor", "resident", "security_admin", "system_admin"]),
+                    ),
+                    models.Q(
+                        models.Q(
+                            (
+                                "role__in",
+                                [
+                                    "auditor",
+                                    "department_handler",
+                                    "resident",
+                                    "security_admin",
+                                    "system_admin",
+                                ],
+                            ),
+                            _negated=True,
+                        ),
+                        ("department__isnull", True),
+                        ("region__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="role_assignment_scope_fits_role",
+            ),
         ),
     ]
