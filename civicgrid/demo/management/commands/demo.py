@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import translation
 
 from civicgrid.demo.loader import DEMO_PASSWORD, demo_load
 from civicgrid.demo.xuanwu import DEFAULT_SEED
@@ -13,6 +15,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, seed, **options):
+        translation.activate(settings.LANGUAGE_CODE)  # role names as the district reads them
         result = demo_load(seed=seed, progress=lambda line: self.stdout.write(f"  {line}"))
         verb = "loaded" if result.created else "already loaded"
         self.stdout.write(
