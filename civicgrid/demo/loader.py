@@ -26,22 +26,34 @@ class DemoResult:
 
 
 def _save_regions(divisions: list[xuanwu.Division]) -> dict[str, Region]:
-    saved: dict[str, Region] = {}
-    for d in divisions:  # parents come before children in the list
-        region, _ = Region.objects.update_or_create(
-            code=d.code,
-            defaults={
-                "name": d.name,
-                "level": d.level,
-                "parent": saved.get(d.parent_code) if d.parent_code else None,
-                "kind": d.kind if d.level != Level.GRID else "",
-                "grid_type": d.kind if d.level == Level.GRID else "",
-                "statistical_only": d.statistical_only,
-                **d.attributes,
-            },
-        )
-        saved[d.code] = region
+    """Create or update the demo's regions, one bulk write per level (parents first)."""
+    saved = {r.code: r for r in Region.objects.filter(code__in=[d.code for d in divisions])}
+    for level in (Level.DISTRICT, Level.STREET, Level.COMMUNITY, Level.GRID):
+        rows = []
+        for d in divisions:
+            if d.level != level:
+                continue
+            region = saved.get(d.code) or Region(code=d.code)
+            region.name = d.name
+            region.level = d.level
+            region.parent = saved.get(d.parent_code) if d.parent_code else None
+            region.kind = d.kind if d.level != Level.GRID else ""
+            region.grid_type = d.kind if d.level == Level.GRID else ""
+            region.statistical_only = d.statistical_only
+            for attr, value in d.attributes.items():
+                setattr(region, attr, value)
+            rows.append(region)
+        new = [r for r in rows if r.pk is None]
+        old = [r for r in rows if r.pk is not None]
+        Region.objects.bulk_create(new, batch_size=500)
+        if old:
+            fields = ["name", "level", "parent", "kind", "grid_type", "statistical_only", *_ATTRIBUTES]
+            Region.objects.bulk_update(old, fields, batch_size=500)
+        saved.update({r.code: r for r in rows})
     return saved
+
+
+_ATTRIBUTES = ("population", "households", "buildings", "land_use")
 
 
 def demo_load(
