@@ -14,7 +14,10 @@ def _start(extra_env, tmp_path):
     environment.update(
         {"DJANGO_SETTINGS_MODULE": "civicgrid.settings", "CIVICGRID_VAR_DIR": str(tmp_path)}, **extra_env
     )
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.LANGUAGE_CODE)"
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DEBUG, settings.LANGUAGE_CODE, settings.SECURE_HSTS_SECONDS, settings.SESSION_COOKIE_SECURE)"
+    )
     return subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, timeout=60
     )
@@ -46,11 +49,12 @@ def test_production_starts_with_a_secret_file_and_debug_off(tmp_path):
     environment = {"CIVICGRID_SECRET_KEY_FILE": str(secret), "CIVICGRID_PII_KEY_FILE": str(keys)}
     result = _start({"CIVICGRID_PRODUCTION": "true", **environment}, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "zh-hans"]
+    assert result.stdout.split() == ["False", "zh-hans", "31536000", "True"]
 
 
 def test_development_generates_and_keeps_a_secret(tmp_path):
-    assert _start({}, tmp_path).returncode == 0
+    result = _start({}, tmp_path)
+    assert result.returncode == 0 and result.stdout.split() == ["True", "zh-hans", "0", "False"]
     key = (tmp_path / "dev-secret-key").read_text()
     assert len(key) > 40
     assert _start({}, tmp_path).returncode == 0

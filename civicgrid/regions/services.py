@@ -21,6 +21,9 @@ from civicgrid.regions.models import Boundary, BoundaryGeneration, GenerationSta
 from civicgrid.regions.validation import Entry, coverage_problems
 
 
+NAME_MAX = BoundaryGeneration._meta.get_field("name").max_length
+
+
 @dataclass
 class ImportReport:
     """What an import found and, with ``commit``, what it wrote."""
@@ -101,7 +104,11 @@ def generation_import(
     features, problems = read_features(data, mapping)
     report.features = len(features) + len({p.feature for p in problems if p.feature is not None})
     report.problems = problems
-    if BoundaryGeneration.objects.filter(name=name).exists():
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX:
+        message = _("A generation name has 1 to %(n)d characters.") % {"n": NAME_MAX}
+        report.problems.append(Problem("bad_name", [], None, None, None, message=message))
+    elif BoundaryGeneration.objects.filter(name=name).exists():
         message = _("A generation named %(name)s already exists.") % {"name": name}
         report.problems.append(Problem("generation_exists", [], None, None, None, message=message))
 
