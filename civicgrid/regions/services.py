@@ -20,7 +20,6 @@ from civicgrid.regions.importer import Feature, PropertyMap, read_features
 from civicgrid.regions.models import Boundary, BoundaryGeneration, GenerationState, Level, Region
 from civicgrid.regions.validation import Entry, coverage_problems
 
-
 NAME_MAX = BoundaryGeneration._meta.get_field("name").max_length
 
 
