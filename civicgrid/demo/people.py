@@ -86,8 +86,8 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
     roles: list[tuple[str, str, Region | None, str | None]] = []  # username, role, region, department code
     posts: list[tuple[str, Region, str]] = []
 
-    def person(username: str) -> str:
-        users.append(User(username=username, display_name=names(), password=hashed))
+    def person(username: str, *, staff: bool = False) -> str:
+        users.append(User(username=username, display_name=names(), password=hashed, is_staff=staff))
         return username
 
     for username, role in [
@@ -96,7 +96,8 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
     ]:
         roles.append((person(username), role, district, None))
     for username, role in [("auditor", Role.AUDITOR), ("secadmin", Role.SECURITY_ADMIN)]:
-        roles.append((person(username), role, None, None))
+        # Their work is in the back office (audit trail; accounts and roles).
+        roles.append((person(username, staff=True), role, None, None))
     for street in streets:
         roles.append((person(f"street-{street.code[:9]}"), Role.STREET_OPERATOR, street, None))
     by_community: dict[int, list[Region]] = {}
