@@ -6,6 +6,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from civicgrid.accounts.models import Department, Role
+from civicgrid.accounts.scopes import request_scope
 from civicgrid.errors import error_body
 from civicgrid.middleware import API_PREFIXES
 from civicgrid.regions.models import BoundaryGeneration, GenerationState, Level, Region
@@ -16,7 +18,14 @@ def home(request):
     counts = {
         level: Region.objects.filter(level=level, statistical_only=False).count() for level in Level.values
     }
-    return render(request, "home.html", {"active": active, "counts": counts})
+    scope = request_scope(request)
+    mine = {
+        "roles": [Role(role).label for role in sorted(scope.roles)],
+        "areas": Region.objects.filter(id__in=scope.anchors).order_by("code")[:50],
+        "grids": Region.objects.filter(id__in=scope.region_ids, level=Level.GRID).count(),
+        "departments": Department.objects.filter(id__in=scope.department_ids).order_by("code"),
+    }
+    return render(request, "home.html", {"active": active, "counts": counts, "mine": mine})
 
 
 def not_found(request, exception=None):

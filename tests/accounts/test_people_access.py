@@ -49,3 +49,28 @@ def test_absent_and_forbidden_look_the_same(client, demo_staff):
     forbidden = client.get(f"/api/v1/regions/{GRID_B}/people")
     assert missing.status_code == forbidden.status_code == 404
     assert missing.json()["error"]["code"] == forbidden.json()["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("username", "grids", "area"),
+    [
+        (f"gw-{GRID_A}", 1, "梅园新村社区第1网格"),
+        ("chief-320102002001", None, "梅园新村社区居委会"),
+        ("street-320102002", None, "梅园新村街道"),
+        ("operator", 615, "玄武区"),
+        ("resident1", 0, None),
+    ],
+)
+def test_the_home_page_shows_each_role_its_part_of_the_district(client, demo_staff, username, grids, area):
+    from civicgrid.accounts.scopes import scope_for
+    from civicgrid.regions.models import Region
+
+    user = User.objects.get(username=username)
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    expected = Region.objects.filter(id__in=scope_for(user).region_ids, level="grid").count()
+    assert grids is None or expected == grids
+    if area:
+        assert area in page and f"{expected} " in page
+    else:
+        assert "?focus=" not in page
