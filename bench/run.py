@@ -4,8 +4,8 @@ Each benchmark prints its figures next to a baseline measured in the same run; n
 A benchmark that fails is reported (with its traceback) and the others still run. The results
 go to bench/results/latest.json (git-ignored).
 
-Usage: ``.venv/bin/python bench/run.py [locate|api|validation …]`` (default: all, in that order
-of cheapest first: validation, locate, api).
+Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes …]`` (default: all, in that
+order of cheapest first: validation, locate, api, scopes).
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 import bench_api
 import bench_locate
+import bench_scopes
 import bench_validation
 
 BENCHMARKS = {
     bench_validation.NAME: bench_validation.run,
     bench_locate.NAME: bench_locate.run,
     bench_api.NAME: bench_api.run,
+    bench_scopes.NAME: bench_scopes.run,
 }
 
 

@@ -3,9 +3,10 @@
 from datetime import date
 
 import pytest
+from django.db.models import Q
 
 from civicgrid.accounts.models import GridPost, GridStaffing, Role, RoleAssignment, User
-from civicgrid.accounts.scopes import ANONYMOUS, scope_for
+from civicgrid.accounts.scopes import ANONYMOUS, region_q, scope_for
 from civicgrid.regions.models import Region
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,10 @@ def test_a_grid_chief_sees_every_grid_of_the_community(demo_staff):
 def test_the_command_centre_sees_the_whole_district(demo_staff):
     scope = _scope("operator")
     assert scope.region_ids == set(Region.objects.values_list("id", flat=True))
+    # Selectors then skip the filter instead of sending every id (see bench_scopes).
+    assert scope.everything and region_q(scope, "grid") == Q()
+    street = _scope("street-320102002")
+    assert not street.everything and region_q(street, "grid") == Q(grid__in=street.region_ids)
 
 
 def test_a_department_sees_its_department_not_territory(demo_staff):
