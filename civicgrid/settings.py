@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "civicgrid.accounts.middleware.PasswordExpiryMiddleware",
+    "civicgrid.accounts.middleware.SecondFactorSetupMiddleware",
     "civicgrid.middleware.ErrorShapeMiddleware",
 ]
 

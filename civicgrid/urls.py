@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from civicgrid import views
-from civicgrid.accounts.forms import LoginForm
+from civicgrid.accounts import totp_views
 from civicgrid.api import api
 from civicgrid.regions import views as region_views
 
@@ -21,14 +22,15 @@ urlpatterns = [
         name="generation-problems",
     ),
     path("admin/regions/import/", region_views.generation_upload, name="generation-upload"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
-        name="login",
-    ),
+    path("accounts/login/", totp_views.TwoStepLoginView.as_view(), name="login"),
+    path("accounts/login/totp/", totp_views.login_totp, name="login-totp"),
+    path("accounts/totp/setup/", totp_views.totp_setup, name="totp-setup"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin's own login would log in on the password alone, skipping the second factor,
+    # so its URL (reverse("admin:login") included) goes to ours; ?next= comes along.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

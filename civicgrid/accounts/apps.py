@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("People and roles")
 
     def ready(self):
-        from civicgrid.accounts import signals  # noqa: F401  (connects the login receivers)
+        # signals connects the login receivers; admin_totp is a second admin module, which
+        # autodiscovery (admin.py only) would not find.
+        from civicgrid.accounts import admin_totp, signals  # noqa: F401

@@ -21,6 +21,12 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    # The TOTP seed (RFC 6238), encrypted at rest; read it only through ``accounts.totp``.
+    # Set but unconfirmed while the person is setting up their app; in use once confirmed.
+    totp_secret = EncryptedTextField(_("TOTP secret"), kind="secret", blank=True)
+    totp_confirmed_at = models.DateTimeField(_("second factor enabled at"), null=True, blank=True)
+    # The time step of the last code accepted: RFC 6238 §5.2 forbids accepting a code twice.
+    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -29,6 +35,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether logging in asks for a code (set up and confirmed, not merely started)."""
+        return self.totp_confirmed_at is not None and bool(self.totp_secret)
 
 
 class Role(models.TextChoices):
@@ -146,6 +157,27 @@ class RoleAssignment(models.Model):
     def __str__(self) -> str:
         where = self.region or self.department or ""
         return f"{self.user} · {self.get_role_display()} {where}".strip()
+
+
+class SecondFactorPolicy(models.Model):
+    """A role the security administrator marks: everyone holding it must use a second factor.
+
+    No row (the default) means the role may use one but need not.
+    """
+
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, unique=True)
+    required = models.BooleanField(_("second factor required"), default=True)
+
+    class Meta:
+        verbose_name = _("second-factor policy")
+        verbose_name_plural = _("second-factor policies")
+        ordering = ["role"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="second_factor_policy_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_role_display()
 
 
 class GridPost(models.TextChoices):

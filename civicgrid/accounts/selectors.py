@@ -6,8 +6,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.models import Department, GridPost, GridStaffing
-from civicgrid.accounts.scopes import Scope
+from civicgrid.accounts.models import (
+    Department,
+    GridPost,
+    GridStaffing,
+    Role,
+    RoleAssignment,
+    SecondFactorPolicy,
+)
+from civicgrid.accounts.scopes import Scope, region_q
 from civicgrid.errors import NotFound, OutOfScope
 from civicgrid.regions.models import Region
 
@@ -48,6 +55,24 @@ def staffing_history(*, scope: Scope, grid: Region) -> QuerySet[GridStaffing]:
 
 def department_list(*, scope: Scope) -> QuerySet[Department]:
     """Departments serving a region in the reader's scope, and the reader's own departments."""
-    return Department.objects.filter(
-        Q(region_id__in=scope.region_ids) | Q(id__in=scope.department_ids)
-    ).order_by("code")
+    if scope.everything:
+        return Department.objects.order_by("code")
+    return Department.objects.filter(region_q(scope, "region") | Q(id__in=scope.department_ids)).order_by(
+        "code"
+    )
+
+
+def second_factor_required(*, user) -> bool:
+    """Whether a role ``user`` holds today is one the security admin marked as needing TOTP.
+
+    Cheaper than ``scope_for`` (no region tree), since the setup middleware asks on every page.
+    """
+    required = set(SecondFactorPolicy.objects.filter(required=True).values_list("role", flat=True))
+    if not required or user is None or not user.is_authenticated:
+        return False
+    today = timezone.localdate()
+    active = Q(valid_from__lte=today) & (Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+    if RoleAssignment.objects.filter(active, user=user, role__in=required).exists():
+        return True
+    # A current grid post makes a grid worker without a role row (as in ``scope_for``).
+    return Role.GRID_WORKER in required and _current_staffing().filter(user=user).exists()

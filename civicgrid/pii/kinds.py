@@ -10,3 +10,5 @@ class PIIKind(models.TextChoices):
     ADDRESS = "address", _("Exact address")
     NAME = "name", _("Name")
     TAGS = "tags", _("Special-population tags")
+    # Not personal data but a credential (a TOTP seed): encrypted the same way, never shown.
+    SECRET = "secret", _("Secret")

@@ -14,6 +14,7 @@ from civicgrid.pii.kinds import PIIKind
 from civicgrid.pii.validators import normalise_id_number, normalise_mobile, normalise_text
 
 TAGS_MASK = "***"
+SECRET_MASK = "******"
 ADDRESS_MASK = "****"
 # Characters of an address kept when no house number can be found in it (about 市+区).
 ADDRESS_FALLBACK_KEEP = 6
@@ -68,12 +69,18 @@ def mask_tags(value: str) -> str:
     return TAGS_MASK if normalise_text(value) else ""
 
 
+def mask_secret(value: str) -> str:
+    # A fixed mask: not even a secret's length is shown.
+    return SECRET_MASK if value else ""
+
+
 _MASKERS = {
     PIIKind.ID_NUMBER: mask_id_number,
     PIIKind.PHONE: mask_phone,
     PIIKind.NAME: mask_name,
     PIIKind.ADDRESS: mask_address,
     PIIKind.TAGS: mask_tags,
+    PIIKind.SECRET: mask_secret,
 }
 
 

@@ -42,12 +42,12 @@ def test_it_records_a_failed_login_with_the_name_tried_and_no_password(client, s
 
 def test_it_records_where_a_login_came_from(client, staff):
     client.post(
-        "/admin/login/",
+        "/accounts/login/",
         {"username": "wangge", "password": WRONG},
         REMOTE_ADDR="10.20.30.40",
         HTTP_USER_AGENT="Mozilla/5.0 (Test)",
     )
-    client.post("/admin/login/", {"username": "wangge", "password": PASSWORD}, REMOTE_ADDR="10.20.30.40")
+    client.post("/accounts/login/", {"username": "wangge", "password": PASSWORD}, REMOTE_ADDR="10.20.30.40")
     failed = AuditRecord.objects.get(action="auth.login_failed")
     assert failed.ip == "10.20.30.40" and failed.detail["user_agent"] == "Mozilla/5.0 (Test)"
     assert AuditRecord.objects.get(action="auth.login").ip == "10.20.30.40"
@@ -56,9 +56,9 @@ def test_it_records_where_a_login_came_from(client, staff):
 
 def test_forwarded_for_counts_only_behind_trusted_proxies(client, staff):
     forwarded = {"REMOTE_ADDR": "192.168.0.2", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.9"}
-    client.post("/admin/login/", {"username": "nobody", "password": WRONG}, **forwarded)
+    client.post("/accounts/login/", {"username": "nobody", "password": WRONG}, **forwarded)
     with override_settings(TRUSTED_PROXY_COUNT=1):
-        client.post("/admin/login/", {"username": "nobody", "password": WRONG}, **forwarded)
+        client.post("/accounts/login/", {"username": "nobody", "password": WRONG}, **forwarded)
     first, second = AuditRecord.objects.filter(action="auth.login_failed").order_by("id")
     # Without a trusted proxy the header is the client's word; with one, its last hop counts.
     assert (first.ip, second.ip) == ("192.168.0.2", "203.0.113.9")

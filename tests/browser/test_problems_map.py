@@ -25,10 +25,11 @@ def test_a_broken_upload_is_drawn_and_each_row_flies_to_its_problem(
     path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
 
     page = open_page(viewport={"width": 1280, "height": 900})
+    # The admin's login sends people to the public one, which asks for a second factor if set.
     page.goto(f"{live_server.url}/admin/login/?next=/admin/regions/import/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("input[type=submit]")
+    page.click("form.stacked button[type=submit]")
     page.fill("#id_name", "broken")
     page.set_input_files("#id_file", str(path))
     page.check("#id_commit")
