@@ -39,13 +39,15 @@ def test_english_is_one_switch_away(client, demo):
     assert b'lang="en"' in page.content and b"Open the grid map" in page.content
 
 
-def test_the_admin_validation_pages_are_for_staff_only(client, demo):
+def test_the_admin_validation_pages_are_for_boundary_admins_only(client, demo):
     generation_id = demo.generation.id
     assert client.get(f"/admin/regions/generations/{generation_id}/problems/").status_code == 302
     assert client.get("/admin/regions/import/").status_code == 302
-    clerk = get_user_model().objects.create_user("clerk", password="Pass-word-123")
+    clerk = get_user_model().objects.create_user("clerk", password="Pass-word-123", is_staff=True)
     client.force_login(clerk)
-    assert client.get("/admin/regions/import/").status_code == 302
+    # Staff is not enough: changing boundaries needs the permission (the system admin's).
+    assert client.get("/admin/regions/import/").status_code == 403
+    assert client.get(f"/admin/regions/generations/{generation_id}/problems/").status_code == 403
 
 
 def test_staff_see_a_broken_upload_drawn_and_listed(client, demo):

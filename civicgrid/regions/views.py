@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -72,7 +72,8 @@ def grid_page(request, code: str):
     )
 
 
-@staff_member_required
+@login_required
+@permission_required("regions.view_boundarygeneration", raise_exception=True)
 def generation_problems(request, generation_id: int):
     generation = get_object_or_404(BoundaryGeneration, id=generation_id)
     problems = services.generation_validate(generation=generation)
@@ -89,7 +90,8 @@ def generation_problems(request, generation_id: int):
     )
 
 
-@staff_member_required
+@login_required
+@permission_required("regions.add_boundarygeneration", raise_exception=True)
 def generation_upload(request):
     """Upload a GeoJSON file: a dry run shows every problem on a map; commit writes a draft."""
     report = None
