@@ -72,3 +72,30 @@ def test_security_headers_are_on(client, db):
 def test_hsts_is_sent_over_https_in_production(client, db):
     response = client.get("/", secure=True)
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_log_lines_carry_no_personal_data(caplog):
+    import logging
+
+    from civicgrid.pii.masking import PIIMaskingFilter
+
+    # The project's logging config puts this filter on every handler; check what it leaves.
+    handler_filter = PIIMaskingFilter()
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "caller %s id %s",
+        ("13912345678", "11010519491231002X"),
+        None,
+    )
+    assert handler_filter.filter(record)
+    line = record.getMessage()
+    assert "13912345678" not in line and "11010519491231002X" not in line
+
+
+def test_the_logging_config_masks_every_handler(settings):
+    config = settings.LOGGING
+    assert all("mask_pii" in handler.get("filters", []) for handler in config["handlers"].values())
+    assert config["loggers"]["django"]["handlers"] == ["console"]
