@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.audit import selectors
 from civicgrid.audit.exports import csv_lines
-from civicgrid.audit.models import AuditRecord
+from civicgrid.audit.models import SEALED_FIELDS, AuditRecord
 from civicgrid.audit.services import audit_record, audit_record_denial
 
 
@@ -29,20 +29,7 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_display = ("id", "at", "actor_name", "ip", "action", "object_type", "object_id", "result")
     list_filter = ("result", "action", "at")
     search_fields = ("actor_name",)  # the search itself is audit_filter(), see get_search_results
-    fields = (
-        "id",
-        "at",
-        "actor",
-        "actor_name",
-        "ip",
-        "action",
-        "object_type",
-        "object_id",
-        "result",
-        "detail",
-        "prev_hash",
-        "hash",
-    )
+    fields = ("actor", *SEALED_FIELDS, "hash")
     readonly_fields = fields
     actions = ("export_csv",)
     list_per_page = 100

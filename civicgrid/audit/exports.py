@@ -17,22 +17,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from civicgrid.audit.models import AuditRecord, canonical_at
+from civicgrid.audit.models import SEALED_FIELDS, AuditRecord, canonical_at
 from civicgrid.audit.services import audit_record
 
-COLUMNS = (
-    "id",
-    "at",
-    "actor_name",
-    "ip",
-    "action",
-    "object_type",
-    "object_id",
-    "result",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+# Everything the hash seals, then the hash, so an export can be re-verified outside the system.
+COLUMNS = (*SEALED_FIELDS, "hash")
 FORMATS = ("csv", "xlsx")
 # A cell starting with one of these is a formula to Excel (CSV injection); usernames tried at
 # the login form are written by strangers.
