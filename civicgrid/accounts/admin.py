@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.accounts.lockout import lockout_clear
 from civicgrid.accounts.models import Department, GridStaffing, Role, RoleAssignment, User
 from civicgrid.accounts.scopes import request_scope
+from civicgrid.audit.admin_mixins import AuditedModelAdmin
 from civicgrid.audit.services import audit_record
 
 
@@ -76,7 +77,7 @@ class UserAdmin(SecurityAdminOnly, DjangoUserAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(AuditedModelAdmin):
     list_display = ("code", "name", "kind", "region", "contact_name", "active")
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
@@ -84,7 +85,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(GridStaffing)
-class GridStaffingAdmin(admin.ModelAdmin):
+class GridStaffingAdmin(AuditedModelAdmin):
     list_display = ("grid", "post", "user", "start", "end")
     list_filter = ("post",)
     search_fields = ("grid__code", "grid__name", "user__username", "user__display_name")

@@ -3,10 +3,11 @@
 from django.contrib import admin
 
 from civicgrid.accounts.models import SecondFactorPolicy
+from civicgrid.audit.admin_mixins import AuditedModelAdmin
 
 
 @admin.register(SecondFactorPolicy)
-class SecondFactorPolicyAdmin(admin.ModelAdmin):
+class SecondFactorPolicyAdmin(AuditedModelAdmin):
     list_display = ("role", "required")
     list_editable = ("required",)
     list_filter = ("required",)

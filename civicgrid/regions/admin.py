@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.audit.admin_mixins import AuditedModelAdmin
 from civicgrid.errors import DomainError
 from civicgrid.regions import services
 from civicgrid.regions.attributes import attributes_export
@@ -11,7 +12,7 @@ from civicgrid.responses import excel_response
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedModelAdmin):
     list_display = ("code", "name", "level", "grid_type", "parent", "population", "households")
     list_filter = ("level", "grid_type", "statistical_only")
     search_fields = ("code", "name")
@@ -39,7 +40,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(BoundaryGeneration)
-class BoundaryGenerationAdmin(admin.ModelAdmin):
+class BoundaryGenerationAdmin(AuditedModelAdmin):
     list_display = (
         "name",
         "state",

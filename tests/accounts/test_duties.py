@@ -66,3 +66,19 @@ def test_bad_grants_are_refused(demo_staff, args, message):
 
     with pytest.raises(CommandError, match=message):
         call_command("roles", "grant", *args, stdout=StringIO())
+
+
+def test_back_office_edits_are_audited(client, demo_staff):
+    from civicgrid.regions.models import Region
+
+    grid = Region.objects.get(code="32010200200101")
+    _as(client, "admin")
+    page = client.get(f"/admin/regions/region/{grid.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form[name].value() if form[name].value() is not None else "" for name in form.fields}
+    data.update({"name": "改名后的网格", "key_places": "[]", "landmarks": "[]", "parent": grid.parent_id})
+    response = client.post(f"/admin/regions/region/{grid.pk}/change/", data)
+    assert response.status_code == 302, response.content[:500]
+    record = AuditRecord.objects.get(action="admin.change", object_type="regions.region")
+    assert record.object_id == str(grid.pk) and "name" in record.detail["fields"]
