@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class Utf8JSONRenderer(JSONRenderer):
-    # Chinese names stay readable (and a third shorter) instead of \uXXXX escapes.
+    # Chinese names stay readable, and a third shorter, when not written as \u escapes.
     json_dumps_params = {"ensure_ascii": False}
 
 
