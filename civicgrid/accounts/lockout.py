@@ -15,10 +15,14 @@ from django.utils import timezone
 
 from civicgrid.accounts.models import LoginAttempt
 from civicgrid.audit.services import audit_record
+from civicgrid.audit.services import client_ip as audit_client_ip
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    """The address the audit trail records for ``request`` (X-Forwarded-For only behind declared
+    proxies). Behind a proxy REMOTE_ADDR is the proxy itself: counting failures against it would
+    let one attacker lock everybody out."""
+    return audit_client_ip(request) if request is not None else None
 
 
 def _recent_failures():

@@ -113,3 +113,16 @@ def test_sessions_end_after_thirty_idle_minutes(client, worker, settings):
     row.save()
     assert client.get("/api/v1/regions/x/people").status_code == 404
     assert "_auth_user_id" not in client.session
+
+
+def test_behind_a_declared_proxy_the_lock_falls_on_the_client_not_the_proxy(client, worker, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    User.objects.create_user("other", password=GOOD)
+    for n in range(5):
+        client.post("/accounts/login/", {"username": f"nobody{n}", "password": "x"},
+                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")  # fmt: skip
+    assert set(LoginAttempt.objects.values_list("ip", flat=True)) == {"203.0.113.9"}
+    # Another client through the same proxy is not locked out.
+    response = client.post("/accounts/login/", {"username": "other", "password": GOOD},
+                           REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")  # fmt: skip
+    assert response.status_code == 302
