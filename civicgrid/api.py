@@ -82,9 +82,11 @@ def health(request):
 
 from civicgrid.accounts.api import accounts_router  # noqa: E402  (routers come after the handlers)
 from civicgrid.audit.api import audit_router  # noqa: E402
+from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.regions.api import geo_router, regions_router  # noqa: E402
 
 api.add_router("/geo", geo_router)
 api.add_router("/regions", regions_router)
 api.add_router("/audit", audit_router)
+api.add_router("/cases", cases_router)
 api.add_router("", accounts_router)

@@ -58,7 +58,10 @@ INSTALLED_APPS = [
     "civicgrid.audit",
     "civicgrid.pii",
     "civicgrid.regions",
+    "civicgrid.cases",
+    "civicgrid.notifications",
     "civicgrid.demo",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +216,45 @@ PII_REVEAL_ROLES = envlist(
 )
 # How many reverse proxies in front of the app may set X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+
+# --- Cases (docs/cases.md) ---
+# Office hours of a working day for the working-time clock (工作时/工作日); holidays and 调休 come
+# from chinese-calendar, local days off from the back office (Calendar overrides).
+OFFICE_HOURS = envstr("OFFICE_HOURS", "08:30-12:00,13:30-17:30")
+# Share of a stage's time after which its owners get a yellow warning.
+SLA_WARN_SHARE = envfloat("SLA_WARN_SHARE", 0.8)
+if not 0 < SLA_WARN_SHARE < 1:
+    raise ImproperlyConfigured("CIVICGRID_SLA_WARN_SHARE must lie between 0 and 1.")
+# Attachments: the largest file accepted, and where files are kept.
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_MB", 10) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES * 4 + 1024 * 1024
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# Outside message channels (dotted class paths) and the kinds of message that go out by them.
+NOTIFY_CHANNELS = envlist("NOTIFY_CHANNELS", ["civicgrid.notifications.channels.LogChannel"])
+NOTIFY_EXTERNAL_KINDS = envlist(
+    "NOTIFY_EXTERNAL_KINDS", ["case.dispatched", "case.overdue", "case.warning", "case.returned"]
+)
+
+# Periodic work (SLA warnings, overdue notices) runs in Huey. With CIVICGRID_REDIS_URL it uses
+# Redis; without, a SQLite file under var/. Tests run tasks in place (immediate mode).
+REDIS_URL = envstr("REDIS_URL", "")
+_HUEY_IMMEDIATE = envbool("HUEY_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "civicgrid",
+        "url": REDIS_URL,
+        "immediate": _HUEY_IMMEDIATE,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "civicgrid",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": _HUEY_IMMEDIATE,
+    }
 
 
 # Personal-data keys (docs/personal-data.md): AES-GCM data keys and the blind-index key.

@@ -34,6 +34,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    path("", include("civicgrid.cases.urls")),
 ]
 
 handler404 = "civicgrid.views.not_found"

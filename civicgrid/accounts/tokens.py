@@ -23,6 +23,8 @@ from civicgrid.errors import DomainError
 API_SCOPES = {
     "generations:write": "import and activate boundary generations",
     "people:read": "read the people of grids in the user's scope",
+    "cases:read": "read cases in the user's scope",
+    "cases:write": "report cases and make moves on them as the user",
 }
 MAX_DAYS = 366
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from civicgrid.cases.taxonomy import taxonomy_load_default
 from civicgrid.demo import xuanwu
 from civicgrid.demo.people import DemoLogin, demo_people
 from civicgrid.regions.models import Boundary, BoundaryGeneration, GridType, Level, Region
@@ -97,6 +98,8 @@ def demo_load(
         progress("creating demo staff for every role …")
         with transaction.atomic():
             logins = demo_people(password=DEMO_PASSWORD, seed=seed)
+        progress("loading the default case taxonomy …")
+        taxonomy_load_default()
     grids = Region.objects.filter(level=Level.GRID, grid_type__in=GridType.values).count()
     return DemoResult(generation=generation, created=created, grids=grids, logins=logins)
 

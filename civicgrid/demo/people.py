@@ -134,6 +134,19 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
         )
         roles.append((person(f"dept-{code.lower()}"), Role.DEPARTMENT_HANDLER, None, code))
 
+    # Each street's office takes what no department owns (属地兜底).
+    for n, street in enumerate(streets, start=1):
+        code = f"S{n:02d}"
+        departments[code] = Department.objects.create(
+            code=code,
+            name=f"{street.name}综合行政执法和城市管理办公室",
+            kind=DepartmentKind.STREET_OFFICE,
+            region=street,
+            contact_name=names(),
+            contact_phone=names.mobile(),
+        )
+        roles.append((person(f"dept-{code.lower()}"), Role.DEPARTMENT_HANDLER, None, code))
+
     User.objects.bulk_create(users, batch_size=500)
     by_name = {u.username: u for u in User.objects.filter(username__in=[u.username for u in users])}
     RoleAssignment.objects.bulk_create(

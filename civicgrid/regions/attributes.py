@@ -6,18 +6,14 @@ unless every row is good and ``commit`` is set.
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from civicgrid.audit.services import audit_record
 from civicgrid.regions.models import Level, Region
+from civicgrid.tables import TableError, read_rows, xlsx_bytes
 
 # Column → accepted headers (English and the Chinese an office sheet would use).
 COLUMNS = {
@@ -51,29 +47,12 @@ class AttributesReport:
     errors: list[dict] = field(default_factory=list)
 
 
-def _read_rows(name: str, data: bytes) -> list[list[str]]:
-    if name.lower().endswith((".xlsx", ".xlsm")):
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        return [
-            ["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)
-        ]
-    text = data.decode("utf-8-sig")
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-
-
 def attributes_import(*, name: str, data: bytes, commit: bool = False) -> AttributesReport:
     report = AttributesReport()
     try:
-        rows = _read_rows(name, data)
-    except (
-        UnicodeDecodeError,
-        ValueError,
-        OSError,
-        KeyError,
-        zipfile.BadZipFile,
-        InvalidFileException,
-    ) as exc:
-        report.errors.append({"row": 0, "message": _("Cannot read the file: %(e)s") % {"e": exc}})
+        rows = read_rows(name, data)
+    except TableError as exc:
+        report.errors.append({"row": 0, "message": str(exc)})
         return report
     if not rows:
         report.errors.append({"row": 0, "message": _("The file is empty.")})
@@ -152,12 +131,10 @@ def attributes_import(*, name: str, data: bytes, commit: bool = False) -> Attrib
 
 def attributes_export(*, level: str = Level.GRID) -> bytes:
     """An Excel sheet of every region at ``level`` with its attributes; re-importable as is."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = level
-    sheet.append(EXPORT_HEADERS)
-    for r in Region.objects.filter(level=level).select_related("parent").order_by("code"):
-        sheet.append(
+    content, count = xlsx_bytes(
+        level,
+        EXPORT_HEADERS,
+        (
             [
                 r.code,
                 r.name,
@@ -169,10 +146,8 @@ def attributes_export(*, level: str = Level.GRID) -> bytes:
                 ";".join(r.key_places),
                 ";".join(r.landmarks),
             ]
-        )
-    out = io.BytesIO()
-    book.save(out)
-    audit_record(
-        action="export.xlsx", object_type="regions", object_id=level, detail={"rows": sheet.max_row - 1}
+            for r in Region.objects.filter(level=level).select_related("parent").order_by("code")
+        ),
     )
-    return out.getvalue()
+    audit_record(action="export.xlsx", object_type="regions", object_id=level, detail={"rows": count})
+    return content
