@@ -32,10 +32,11 @@ demo: build
 	$(BIN)/civicgrid migrate -v0
 	$(BIN)/civicgrid demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (map: http://$(HOST):$(PORT)/map/ — Ctrl-C stops)"
-	$(BIN)/gunicorn civicgrid.wsgi -b $(HOST):$(PORT) -w 2 --access-logfile - --log-level warning
+	$(BIN)/python scripts/serve.py --host $(HOST) --port $(PORT)
 
+# The web server and the Huey consumer (periodic SLA work) together; Ctrl-C stops both.
 serve: build
-	$(BIN)/gunicorn civicgrid.wsgi -b $(HOST):$(PORT) -w 2 --access-logfile -
+	$(BIN)/python scripts/serve.py --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

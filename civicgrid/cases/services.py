@@ -514,3 +514,31 @@ def sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 sent[kind] += 1
     return sent
+
+
+def suspension_reviews(*, today: date | None = None) -> int:
+    """Remind the shift leads of suspended cases (挂账) whose review date has come; once a day."""
+    today = today or timezone.localdate()
+    due = Case.objects.filter(state=CaseState.SUSPENDED, review_on__lte=today).select_related("department")
+    count = 0
+    for case in due.iterator(chunk_size=500):
+        notify(
+            user_ids=_shift_leads(case),
+            kind="case.review",
+            case=case,
+            link=f"/cases/{case.number}/",
+            title=_("%(number)s is suspended and due for review.") % {"number": case.number},
+            body=case.title,
+        )
+        count += 1
+    return count
+
+
+def _shift_leads(case: Case) -> list[int]:
+    from civicgrid.accounts.models import RoleAssignment
+
+    return list(
+        RoleAssignment.objects.filter(role=Role.SHIFT_LEAD, region_id=case.district_id).values_list(
+            "user_id", flat=True
+        )
+    )

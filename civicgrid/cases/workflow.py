@@ -371,7 +371,12 @@ def start_case(
         note=note,
         lon=case.lon,
         lat=case.lat,
-        data={"channel": case.channel, "clock": clock},
+        data={
+            "channel": case.channel,
+            "case_class": case.case_class.code if case.case_class_id else None,
+            "urgency": case.urgency,
+            "clock": clock,
+        },
     )
 
 
