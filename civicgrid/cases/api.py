@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 from ninja.security import django_auth
 
 from civicgrid.accounts.reveal import pii_reveal
@@ -31,12 +32,15 @@ from civicgrid.cases.schemas import (
 from civicgrid.cases.selectors import CaseFilter
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.workflow import Actor
-from civicgrid.errors import DomainError
+from civicgrid.errors import DomainError, OutOfScope
 from civicgrid.responses import excel_response
 
 router = Router(tags=["cases"])
-READ = [django_auth, TokenAuth("cases:read")]
-WRITE = [django_auth, TokenAuth("cases:write")]
+# The bearer token first: django-ninja's session auth refuses a POST without a CSRF token before
+# the next method is tried, so [django_auth, TokenAuth] turned every token POST into a 403.
+# Without an Authorization header TokenAuth passes, and the session (with CSRF) decides.
+READ = [TokenAuth("cases:read"), django_auth]
+WRITE = [TokenAuth("cases:write"), django_auth]
 LIST_MAX = 200
 OPTIONAL_FILES = File(None)  # django-ninja's marker for optional multipart files
 COUNT_CAP = 10_000
@@ -115,13 +119,18 @@ def case_create(
     created = services.case_create(
         actor=actor, data=data, idempotency_key=key, submitted_by=submitter(request)
     )
-    case = selectors.case_get(scope=actor.scope, number=created.case.number)
+    try:
+        case = selectors.case_get(scope=actor.scope, number=created.case.number)
+    except OutOfScope:
+        # Reported outside the reporter's own area (a grid worker just over the boundary): the
+        # case was made all the same, so answer with it, not a 404. Later reads follow the scope.
+        case = created.case
     body = {
         "replayed": created.replayed,
         "case": presenters.case_detail(case, actor),
         "suggestions": [s.__dict__ | {"matched": list(s.matched)} for s in created.suggestions],
     }
-    return (200 if created.replayed else 201), body
+    return Status(200 if created.replayed else 201, body)
 
 
 class ListQuery(Schema):
@@ -199,7 +208,10 @@ def case_move(
     data["co_departments"] = [c.strip() for c in payload.co_departments.split(",") if c.strip()]
     if payload.review_on:
         data["review_on"] = payload.review_on.isoformat()
-    purpose = AttachmentPurpose.AFTER if action == "feedback" else AttachmentPurpose.PROGRESS
+    # A move's photos show the result when it reports one (feedback, resolved on the spot).
+    purpose = (
+        AttachmentPurpose.AFTER if action in ("feedback", "self_resolve") else AttachmentPurpose.PROGRESS
+    )
     services.case_move(
         actor=actor,
         number=number,

@@ -35,8 +35,13 @@ def _serve(attachment: Attachment) -> FileResponse:
 def case_file(request, number: str, attachment_id: int):
     if not request.user.is_authenticated:
         raise Http404
-    case = case_get(scope=request_scope(request), number=number)
-    attachment = case.attachments.filter(pk=attachment_id).first()
+    scope = request_scope(request)
+    case = case_get(scope=scope, number=number)
+    attachments = case.attachments.filter(pk=attachment_id)
+    if not (scope.anchors or scope.department_ids or scope.everything):
+        # A resident reading their own report gets what the public page shows, no more.
+        attachments = attachments.filter(public=True, kind="image")
+    attachment = attachments.first()
     if attachment is None:
         raise Http404
     return _serve(attachment)

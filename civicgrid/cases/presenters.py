@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
+from civicgrid.accounts.models import Role
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseState
 from civicgrid.cases.workflow import ACTION_LABELS, Actor
@@ -75,7 +76,17 @@ def attachment_url(case: Case, attachment_id: int, *, public: bool) -> str:
     return reverse("case-file", args=[case.number, attachment_id])
 
 
+def _co_department_codes(case: Case) -> list[str]:
+    codes = getattr(case, "co_department_codes", None)  # read with the units by selectors.case_get
+    if codes is None:
+        codes = list(case.units.filter(lead=False).values_list("department__code", flat=True))
+    return codes
+
+
 def case_detail(case: Case, actor: Actor) -> dict:
+    """The case for a reader in scope. Staff see all of it (personal data masked); a resident
+    reading their own report sees what the follow page shows: no staff, notes or photo places."""
+    staff = bool(actor.scope.roles - {Role.RESIDENT})
     detail = case_summary(case)
     detail.update(
         description=case.description,
@@ -94,8 +105,8 @@ def case_detail(case: Case, actor: Actor) -> dict:
         return_count=case.return_count,
         extension_count=case.extension_count,
         satisfaction=case.satisfaction,
-        co_departments=list(case.units.filter(lead=False).values_list("department__code", flat=True)),
-        events=_events(case, public=False),
+        co_departments=_co_department_codes(case),
+        events=_events(case, public=not staff),
         attachments=[
             {
                 "id": a.id,
@@ -104,9 +115,10 @@ def case_detail(case: Case, actor: Actor) -> dict:
                 "content_type": a.content_type,
                 "size": a.size,
                 "url": attachment_url(case, a.id, public=False),
-                "gps": [a.gps_lon, a.gps_lat] if a.gps_lon is not None else None,
+                "gps": [a.gps_lon, a.gps_lat] if staff and a.gps_lon is not None else None,
             }
             for a in case.attachments.all()
+            if staff or a.public
         ],
         moves=[{"action": m.action, "label": m.label} for m in workflow.available_moves(case, actor)],
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from civicgrid.accounts.models import Role
 from civicgrid.accounts.scopes import ANONYMOUS, Scope
@@ -50,7 +50,7 @@ class Action:
 
 
 ACTION_LABELS = {
-    Action.REPORT: gettext_lazy("Report"),
+    Action.REPORT: pgettext_lazy("case action", "Report"),
     Action.VERIFY: gettext_lazy("Verify on site"),
     Action.VOID: gettext_lazy("Void"),
     Action.REGISTER: gettext_lazy("Register"),
@@ -60,7 +60,7 @@ ACTION_LABELS = {
     Action.FEEDBACK: gettext_lazy("Report the result"),
     Action.CHECK_PASS: gettext_lazy("Check: passed"),
     Action.CHECK_FAIL: gettext_lazy("Check: failed, rework"),
-    Action.CLOSE: gettext_lazy("Close"),
+    Action.CLOSE: pgettext_lazy("case action", "Close"),
     Action.RATE: gettext_lazy("Rate"),
     Action.FOLLOW_UP: gettext_lazy("Follow-up call"),
     Action.EXTEND_REQUEST: gettext_lazy("Request an extension"),
@@ -275,18 +275,21 @@ def available_moves(case: Case, actor: Actor) -> list[Move]:
     return [m for m in MOVES.values() if _possible(m, case) and acting_role(m, case, actor)]
 
 
+def _allowed(case: Case, actor: Actor) -> list[str]:
+    return [m.action for m in available_moves(case, actor)]
+
+
 def check_move(case: Case, action: str, actor: Actor, *, note: str = "") -> tuple[Move, str]:
     """The move and acting role, or the refusal: 409 from this state, 403 for this person."""
     move = MOVES.get(action)
     if move is None:
         raise DomainError("unknown_action", _("There is no move called %(a)s.") % {"a": action})
-    allowed = [m.action for m in available_moves(case, actor)]
     if not _possible(move, case):
         raise DomainError(
             "illegal_move",
             _("“%(move)s” is not possible while the case is “%(state)s”.")
             % {"move": move.label, "state": CaseState(case.state).label},
-            {"state": case.state, "allowed": allowed},
+            {"state": case.state, "allowed": _allowed(case, actor)},
             status=409,
         )
     role = acting_role(move, case, actor)
@@ -294,7 +297,7 @@ def check_move(case: Case, action: str, actor: Actor, *, note: str = "") -> tupl
         raise DomainError(
             "move_forbidden",
             _("You may not “%(move)s” this case.") % {"move": move.label},
-            {"state": case.state, "allowed": allowed},
+            {"state": case.state, "allowed": _allowed(case, actor)},
             status=403,
         )
     if move.note_required and not note.strip():

@@ -7,10 +7,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 
 from civicgrid.accounts.models import GridPost, GridStaffing, User
 from civicgrid.accounts.scopes import scope_for
 from civicgrid.cases import limits
+from civicgrid.regions import locator
 from civicgrid.cases.services import CaseInput, case_create, case_move
 from civicgrid.cases.workflow import Actor
 
@@ -52,8 +54,28 @@ def move(who: str, case, action: str, **kwargs):
     return case_move(actor=actor(who), number=case.number, action=action, version=case.version, **kwargs)
 
 
+@pytest.fixture(scope="module")
+def _module_demo(django_db_setup, django_db_blocker, demo_divisions):
+    """The whole demo, committed once per test module (loading it takes about a second, and
+    the case tests number in the hundreds); each test still runs in its own rolled-back
+    transaction on top of it. The tables are emptied when the module is done."""
+    from civicgrid.demo import loader, xuanwu
+
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: divisions)
+        divisions = demo_divisions
+        locator.forget()
+        result = loader.demo_load(people=True, cases=0, progress=lambda line: None)
+        try:
+            yield result
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+            locator.forget()
+
+
 @pytest.fixture
-def cases_demo(demo_staff):
+def cases_demo(_module_demo, db):
+    """The whole Xuanwu demo (geography, staff for every role, taxonomy) with no cases."""
     limits.forget()
-    yield demo_staff
+    yield _module_demo
     limits.forget()
