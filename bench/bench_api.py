@@ -278,7 +278,7 @@ def run() -> dict:
     result: dict = {"target_rps": TARGET_RPS, "load_tool": "wrk" if wrk else "python"}
 
     start = time.perf_counter()
-    for args in (["migrate", "-v0"], ["demo"]):
+    for args in (["migrate", "-v0"], ["demo", "--cases", "0"]):
         out = subprocess.run(
             [str(bin_dir / "civicgrid"), *args],
             env=env,

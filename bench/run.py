@@ -4,8 +4,9 @@ Each benchmark prints its figures next to a baseline measured in the same run; n
 A benchmark that fails is reported (with its traceback) and the others still run. The results
 go to bench/results/latest.json (git-ignored).
 
-Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes …]`` (default: all, in that
-order of cheapest first: validation, locate, api, scopes).
+Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes|cases_create|cases_list …]``
+(default: all, in that order of cheapest first: validation, locate, api, scopes, cases_create,
+cases_list — the last fills its 1,000,000-case databases on its first run, then reuses them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 import bench_api
+import bench_cases_create
+import bench_cases_list
 import bench_locate
 import bench_scopes
 import bench_validation
@@ -28,6 +31,8 @@ BENCHMARKS = {
     bench_locate.NAME: bench_locate.run,
     bench_api.NAME: bench_api.run,
     bench_scopes.NAME: bench_scopes.run,
+    bench_cases_create.NAME: bench_cases_create.run,
+    bench_cases_list.NAME: bench_cases_list.run,
 }
 
 

@@ -28,7 +28,7 @@ def load_demo(divisions, monkeypatch, *, people=False):
 
     monkeypatch.setattr(xuanwu, "build", lambda seed=xuanwu.DEFAULT_SEED: divisions)
     locator.forget()
-    yield loader.demo_load(people=people, progress=lambda line: None)
+    yield loader.demo_load(people=people, cases=0, progress=lambda line: None)
     locator.forget()
 
 

@@ -62,7 +62,8 @@ def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
         return frozenset(), False
     children: dict[int | None, list[int]] = defaultdict(list)
     total = 0
-    for region_id, parent_id in Region.objects.values_list("id", "parent_id"):
+    # order_by(): the models' default orderings (by code, by grid) would sort and join for nothing.
+    for region_id, parent_id in Region.objects.order_by().values_list("id", "parent_id"):
         children[parent_id].append(region_id)
         total += 1
     found, stack = set(), list(root_ids)
@@ -81,14 +82,14 @@ def scope_for(user, *, on: date | None = None) -> Scope:
         return ANONYMOUS
     on = on or timezone.localdate()
     assignments = list(
-        RoleAssignment.objects.filter(_active(on), user=user).values_list(
-            "role", "region_id", "department_id"
-        )
+        RoleAssignment.objects.filter(_active(on), user=user)
+        .order_by()
+        .values_list("role", "region_id", "department_id")
     )
     posts = list(
-        GridStaffing.objects.filter(
-            Q(end__isnull=True) | Q(end__gte=on), user=user, start__lte=on
-        ).values_list("grid_id", flat=True)
+        GridStaffing.objects.filter(Q(end__isnull=True) | Q(end__gte=on), user=user, start__lte=on)
+        .order_by()
+        .values_list("grid_id", flat=True)
     )
     roles = {role for role, _, _ in assignments}
     if posts:

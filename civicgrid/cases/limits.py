@@ -7,6 +7,7 @@ a few seconds, so a change reaches every worker without a restart.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time as _time
 from dataclasses import dataclass
@@ -87,7 +88,13 @@ def stage_limit(stage: str, urgency: str) -> Limit:
 def handle_limit(case_class: CaseClass, urgency: str) -> Limit:
     """The class's handling limit; a class without one falls back to 5 working days."""
     text = case_class.limit_text(urgency) if case_class else ""
-    return parse_limit(text or "5工作日")
+    return _parsed(text or "5工作日")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Limit:
+    """Limits are immutable, so each text is parsed once (this runs on every dispatch and rework)."""
+    return parse_limit(text)
 
 
 def warn_share() -> float:

@@ -43,7 +43,11 @@ def case_scope_q(scope: Scope) -> Q:
     if scope.department_ids:
         co = CaseUnit.objects.filter(case=OuterRef("pk"), department_id__in=scope.department_ids)
         q |= Q(department_id__in=scope.department_ids) | Exists(co)
-    if scope.user_id is not None:
+    if scope.user_id is not None and (
+        scope.has_role(Role.RESIDENT) or not (scope.anchors or scope.department_ids)
+    ):
+        # Residents see their own reports. Staff do not get this clause: OR-ing it onto a
+        # territorial filter would stop the list from using its (area, created_at) indexes.
         q |= Q(reporter_id=scope.user_id)
     return q
 
@@ -59,13 +63,17 @@ def case_get(*, scope: Scope, number: str, for_update: bool = False) -> Case:
     )
     if for_update:
         query = query.select_for_update(of=("self",))
-    case = query.filter(number=number).first()
+    # Not first(): the number is unique, and first() sorts by Case's ordering, which makes Django
+    # hash every column of this wide select_related while compiling (~0.8 ms a call).
+    case = next(iter(query.filter(number=number).order_by()[:1]), None)
     if case is None:
         missing = NotFound("case_not_found", _("There is no case %(n)s.") % {"n": number})
         if Case.objects.filter(number=number).exists():
             raise OutOfScope(missing.code, missing.message, object_type="cases.case", object_id=number)
         raise missing
-    case.co_department_ids = [d for d, lead in case.units.values_list("department_id", "lead") if not lead]
+    units = list(case.units.values_list("department_id", "department__code", "lead"))
+    case.co_department_ids = [d for d, _code, lead in units if not lead]
+    case.co_department_codes = [code for _d, code, lead in units if not lead]  # for presenters
     return case
 
 
@@ -280,7 +288,9 @@ def stage_owner_ids(case: Case) -> list[int]:
                 grid_id=case.grid_id,
                 post__in=[GridPost.FULL_TIME, GridPost.PART_TIME],
                 start__lte=today,
-            ).values_list("user_id", flat=True)
+            )
+            .order_by()  # GridStaffing's default ordering would join regions to sort by code
+            .values_list("user_id", flat=True)
         )
     if stage in (Stage.ACCEPT, Stage.HANDLE) and case.department_id:
         roles = Q(role=Role.DEPARTMENT_HANDLER, department_id=case.department_id)
@@ -291,4 +301,6 @@ def stage_owner_ids(case: Case) -> list[int]:
         roles = Q(role__in=leads, region_id=case.district_id) | Q(
             role=Role.STREET_OPERATOR, region_id=case.street_id
         )
-    return list(RoleAssignment.objects.filter(active & roles).values_list("user_id", flat=True).distinct())
+    return list(
+        RoleAssignment.objects.filter(active & roles).order_by().values_list("user_id", flat=True).distinct()
+    )

@@ -9,8 +9,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -101,6 +100,17 @@ def _clean_files(files: list[Upload]) -> list[tuple[Upload, CleanFile]]:
     return [(f, clean_upload(f.name, f.data, max_bytes=settings.UPLOAD_MAX_BYTES)) for f in files]
 
 
+def _check_resolution_photos(case: Case, cleaned) -> None:
+    """Resolving a report already in on the spot needs the same evidence as at intake: the matter
+    before (a before photo, or the report's own) and a photo of the result sent with the move."""
+    purposes = {upload.purpose for upload, _clean in cleaned}
+    before = AttachmentPurpose.BEFORE in purposes or (
+        case.attachments.filter(purpose__in=[AttachmentPurpose.REPORT, AttachmentPurpose.BEFORE]).exists()
+    )
+    if not before or not purposes - {AttachmentPurpose.BEFORE}:
+        raise DomainError("photos_required", _("Resolving on the spot needs a photo before and one after."))
+
+
 def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: datetime) -> None:
     """Write the cleaned bytes (content-addressed, so a retried write is harmless) and their rows."""
     rows = []
@@ -129,18 +139,31 @@ def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: 
 
 
 def next_number(district_code: str, day: date) -> str:
-    """``320102-20261128-000123``: district, day, and that day's running number."""
+    """``320102-20261128-000123``: district, day, and that day's running number.
+
+    The counter row stays locked until the caller's transaction commits (that keeps the numbers
+    gap-free), so every concurrent intake waits on it: one statement bumps and reads it
+    (UPDATE … RETURNING; PostgreSQL, and SQLite from 3.35)."""
+    quote = connection.ops.quote_name
+    bump = "UPDATE {} SET {} = {} + 1 WHERE {} = %s AND {} = %s RETURNING {}".format(
+        quote(CaseCounter._meta.db_table), *map(quote, ("last", "last", "district_code", "day", "last"))
+    )
     for _attempt in range(3):
-        updated = CaseCounter.objects.filter(district_code=district_code, day=day).update(last=F("last") + 1)
-        if updated:
-            break
+        with connection.cursor() as cursor:
+            cursor.execute(bump, [district_code, connection.ops.adapt_datefield_value(day)])
+            row = cursor.fetchone()
+        if row is not None:
+            return number_text(district_code, day, row[0])
         try:
             with transaction.atomic():
                 CaseCounter.objects.create(district_code=district_code, day=day, last=1)
-            break
+            return number_text(district_code, day, 1)
         except IntegrityError:  # another writer created today's counter first
             continue
-    last = CaseCounter.objects.get(district_code=district_code, day=day).last
+    raise RuntimeError(f"no case counter for {district_code} {day} after three attempts")
+
+
+def number_text(district_code: str, day: date, last: int) -> str:
     return f"{district_code}-{day:%Y%m%d}-{last:06d}"
 
 
@@ -151,7 +174,13 @@ def tracking_code() -> str:
 def _region_ids(codes: list[str]) -> dict[str, int]:
     from civicgrid.regions.models import Region
 
-    return dict(Region.objects.filter(code__in=codes).values_list("code", "id"))
+    return dict(Region.objects.filter(code__in=codes).order_by().values_list("code", "id"))
+
+
+def _keyed(key: str) -> Case | None:
+    """The case made under this idempotency key, if any. Not first(): the key is unique, and
+    first() sorts by Case's ordering, whose compilation costs more than the lookup itself."""
+    return next(iter(Case.objects.filter(idempotency_key=key).order_by()[:1]), None)
 
 
 def _class(code: str) -> CaseClass | None:
@@ -175,7 +204,11 @@ def _check_channel(channel: str, actor: Actor) -> str:
         return Role.RESIDENT
     roles = CHANNEL_ROLES.get(channel)
     if roles is None:
-        raise DomainError("unknown_channel", _("Reports cannot come in by %(c)s here.") % {"c": channel})
+        raise DomainError(
+            "unknown_channel",
+            _("Reports cannot come in by %(c)s here.")
+            % {"c": Channel(channel).label if channel in Channel.values else channel},
+        )
     role = next((r for r in roles if actor.scope.has_role(r)), None)
     if role is None:
         raise DomainError("channel_forbidden", _("You may not take reports in by this channel."), status=403)
@@ -190,7 +223,7 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
         raise DomainError(
             "idempotency_key_required", _("Every report needs an idempotency key of 8–80 characters.")
         )
-    previous = Case.objects.filter(idempotency_key=key).first()
+    previous = _keyed(key)
     if previous is not None:
         return _replayed(previous, submitted_by)
     role = _check_channel(data.channel, actor)
@@ -223,33 +256,22 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
     district_code = place["district"]["code"][:6]
     try:
         with transaction.atomic():
-            case = Case(
-                number=next_number(district_code, timezone.localdate(now)),
-                channel=data.channel,
-                case_class=case_class,
-                urgency=data.urgency,
+            case, event = case_build(
+                data=data,
+                actor=actor,
+                role=role,
                 title=title,
                 description=description,
-                address=_text(data.address, ADDRESS_MAX, "address"),
-                lon=place["wgs84"]["lon"],
-                lat=place["wgs84"]["lat"],
-                generation_id=place["generation"]["id"],
-                grid_id=ids[place["grid"]["code"]],
-                community_id=ids[place["community"]["code"]],
-                street_id=ids[place["street"]["code"]],
-                district_id=ids[place["district"]["code"]],
-                reporter_id=actor.user_id if role == Role.RESIDENT else None,
-                reporter_name=_text(data.reporter_name, 64, "reporter_name"),
-                reporter_phone=_text(data.reporter_phone, 32, "reporter_phone"),
-                tracking_code=tracking_code(),
-                idempotency_key=key,
-                submitted_by=submitted_by[:64],
+                place=place,
+                region_ids=ids,
+                case_class=case_class,
+                suggested=[s.code for s in suggestions],
+                number=next_number(district_code, timezone.localdate(now)),
+                code=tracking_code(),
+                key=key,
+                submitted_by=submitted_by,
+                at=now,
             )
-            initial = CaseState.REPORTED if data.channel in VERIFIED_CHANNELS else CaseState.VERIFYING
-            event = workflow.start_case(case, at=now, actor=actor, role=role, initial=initial, note=data.note)
-            event.data["suggested"] = [s.code for s in suggestions]
-            if data.crs != "wgs84":
-                event.data["input"] = {"crs": data.crs, "lon": data.lon, "lat": data.lat}
             case.save()
             event.save()
             _store(case, event, cleaned, by=actor.user_id, at=now)
@@ -258,11 +280,60 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
             _after_change(case, event)
     except IntegrityError:
         # Two submissions with one key raced; the other one won and made the case.
-        previous = Case.objects.filter(idempotency_key=key).first()
+        previous = _keyed(key)
         if previous is None:
             raise
         return _replayed(previous, submitted_by)
     return Created(case, False, suggestions)
+
+
+def case_build(
+    *,
+    data: CaseInput,
+    actor: Actor,
+    role: str,
+    title: str,
+    description: str,
+    place: dict,
+    region_ids: dict[str, int],
+    case_class: CaseClass | None,
+    suggested: list[str],
+    number: str,
+    code: str,
+    key: str,
+    submitted_by: str,
+    at: datetime,
+) -> tuple[Case, CaseEvent]:
+    """The new case and its first event in memory, from checked input: what ``case_create`` saves,
+    and what the demo's bulk loader saves in thousands."""
+    case = Case(
+        number=number,
+        channel=data.channel,
+        case_class=case_class,
+        urgency=data.urgency,
+        title=title,
+        description=description,
+        address=_text(data.address, ADDRESS_MAX, "address"),
+        lon=place["wgs84"]["lon"],
+        lat=place["wgs84"]["lat"],
+        generation_id=place["generation"]["id"],
+        grid_id=region_ids[place["grid"]["code"]],
+        community_id=region_ids[place["community"]["code"]],
+        street_id=region_ids[place["street"]["code"]],
+        district_id=region_ids[place["district"]["code"]],
+        reporter_id=actor.user_id if role == Role.RESIDENT else None,
+        reporter_name=_text(data.reporter_name, 64, "reporter_name"),
+        reporter_phone=_text(data.reporter_phone, 32, "reporter_phone"),
+        tracking_code=code,
+        idempotency_key=key,
+        submitted_by=submitted_by[:64],
+    )
+    initial = CaseState.REPORTED if data.channel in VERIFIED_CHANNELS else CaseState.VERIFYING
+    event = workflow.start_case(case, at=at, actor=actor, role=role, initial=initial, note=data.note)
+    event.data["suggested"] = suggested
+    if data.crs != "wgs84":
+        event.data["input"] = {"crs": data.crs, "lon": data.lon, "lat": data.lat}
+    return case, event
 
 
 def _replayed(previous: Case, submitted_by: str) -> Created:
@@ -275,12 +346,29 @@ def _replayed(previous: Case, submitted_by: str) -> Created:
     return Created(previous, True, [])
 
 
-def _move_data(case: Case, action: str, raw: dict) -> dict:
+class Lookups:
+    """Where a move's codes are resolved: the database, each time. The demo's bulk loader passes a
+    subclass answering from what it read once, so both go through the same ``_move_data``."""
+
+    def case_class(self, code: str) -> CaseClass | None:
+        return _class(code)
+
+    def dispatch_suggest(self, case: Case) -> tuple[Department | None, str]:
+        return selectors.dispatch_suggest(case)
+
+    def departments(self, codes: list[str]) -> dict[str, Department]:
+        return {d.code: d for d in Department.objects.filter(code__in=codes, active=True)}
+
+
+DATABASE = Lookups()
+
+
+def _move_data(case: Case, action: str, raw: dict, *, at: datetime, lookups: Lookups = DATABASE) -> dict:
     """Check and resolve what a move carries (codes → ids); the case's fields set here are part
-    of the same transaction as the move."""
+    of the same transaction as the move, made at ``at``."""
     if action == Action.REGISTER:
         if raw.get("case_class"):
-            case.case_class = _class(raw["case_class"])
+            case.case_class = lookups.case_class(raw["case_class"])
         if raw.get("urgency"):
             if raw["urgency"] not in Urgency.values:
                 raise DomainError("unknown_urgency", _("Unknown urgency %(u)s.") % {"u": raw["urgency"]})
@@ -289,10 +377,10 @@ def _move_data(case: Case, action: str, raw: dict) -> dict:
             raise DomainError("class_required", _("Choose the case class before registering."))
         return {"case_class": case.case_class.code, "urgency": case.urgency}
     if action == Action.DISPATCH:
-        suggested, reason = selectors.dispatch_suggest(case)
+        suggested, reason = lookups.dispatch_suggest(case)
         code = raw.get("department") or (suggested.code if suggested else "")
         codes = [code, *raw.get("co_departments", [])]
-        found = {d.code: d for d in Department.objects.filter(code__in=codes, active=True)}
+        found = lookups.departments(codes)
         missing = [c for c in codes if c not in found]
         if not code or missing:
             raise DomainError(
@@ -332,7 +420,7 @@ def _move_data(case: Case, action: str, raw: dict) -> dict:
             review = date.fromisoformat(str(raw.get("review_on", "")))
         except ValueError:
             raise DomainError("bad_date", _("Give the review date as YYYY-MM-DD.")) from None
-        if review <= timezone.localdate():
+        if review <= timezone.localdate(at):
             raise DomainError("bad_date", _("The review date must lie in the future."))
         return {"review_on": review.isoformat()}
     return {}
@@ -349,13 +437,8 @@ def _move_locked(
     lon: float | None = None,
     lat: float | None = None,
 ) -> workflow.MoveResult:
-    move, role = workflow.check_move(case, action, actor, note=note)
-    data = _move_data(case, action, raw or {})
-    at = at or timezone.now()
     seen = case.version
-    result = workflow.apply_move(
-        case, move, actor=actor, role=role, at=at, seq=seen + 1, note=note, data=data, lon=lon, lat=lat
-    )
+    result = move_build(case, action, actor, note=note, raw=raw, at=at or timezone.now(), lon=lon, lat=lat)
     fields = [f for f in MOVE_FIELDS]
     # Optimistic concurrency: only the writer who saw version ``seen`` may write.
     written = Case.objects.filter(pk=case.pk, version=seen).update(**{f: getattr(case, f) for f in fields})
@@ -370,6 +453,36 @@ def _move_locked(
             [CaseUnit(case=case, department_id=d, lead=lead) for d, lead in result.units]
         )
     return result
+
+
+def move_build(
+    case: Case,
+    action: str,
+    actor: Actor,
+    *,
+    at: datetime,
+    note: str = "",
+    raw: dict | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    lookups: Lookups = DATABASE,
+) -> workflow.MoveResult:
+    """Check and make one move on the case in memory (``_move_locked`` then writes it; the demo's
+    bulk loader writes thousands at once)."""
+    move, role = workflow.check_move(case, action, actor, note=note)
+    data = _move_data(case, action, raw or {}, at=at, lookups=lookups)
+    return workflow.apply_move(
+        case,
+        move,
+        actor=actor,
+        role=role,
+        at=at,
+        seq=case.version + 1,
+        note=note,
+        data=data,
+        lon=lon,
+        lat=lat,
+    )
 
 
 MOVE_FIELDS = [
@@ -432,6 +545,8 @@ def case_move(
                 status=409,
             )
         result = _move_locked(case, action, actor, note=note, raw=data, lon=lon, lat=lat)
+        if action == Action.SELF_RESOLVE:
+            _check_resolution_photos(case, cleaned)
         _store(case, result.event, cleaned, by=actor.user_id, at=result.event.at)
         _after_change(case, result.event)
     return case
@@ -474,71 +589,3 @@ def _after_change(case: Case, event: CaseEvent) -> None:
             link=f"/track/{case.tracking_code}/",
             title=_("Your report %(number)s has been dealt with — please rate it.") % {"number": case.number},
         )
-
-
-def sla_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Send each due warning and overdue notice once per stage. Runs every minute (Huey); reads the
-    database only, so a restart loses nothing and a second worker sends nothing twice."""
-    now = now or timezone.now()
-    sent = {"warning": 0, "overdue": 0}
-    open_states = list(selectors.STAGE_STATES)
-    for kind, time_field, seq_field in (
-        ("warning", "stage_warn_at", "warned_seq"),
-        ("overdue", "stage_deadline", "overdue_seq"),
-    ):
-        due = Case.objects.filter(
-            **{f"{time_field}__lte": now, f"{seq_field}__lt": F("stage_seq")},
-            paused_at__isnull=True,
-            state__in=open_states,
-        ).select_related("department")
-        for case in due.iterator(chunk_size=500):
-            with transaction.atomic():
-                # Claim the notice first: only one sweeper wins the conditional update.
-                claimed = Case.objects.filter(
-                    pk=case.pk, stage_seq=case.stage_seq, **{seq_field: getattr(case, seq_field)}
-                )
-                if not claimed.update(**{seq_field: case.stage_seq}):
-                    continue
-                message = (
-                    _("%(number)s is overdue (%(stage)s).")
-                    if kind == "overdue"
-                    else _("%(number)s is close to its deadline (%(stage)s).")
-                ) % {"number": case.number, "stage": case.get_stage_display()}
-                notify(
-                    user_ids=selectors.stage_owner_ids(case),
-                    kind=f"case.{kind}",
-                    case=case,
-                    link=f"/cases/{case.number}/",
-                    title=message,
-                    body=case.title,
-                )
-                sent[kind] += 1
-    return sent
-
-
-def suspension_reviews(*, today: date | None = None) -> int:
-    """Remind the shift leads of suspended cases (挂账) whose review date has come; once a day."""
-    today = today or timezone.localdate()
-    due = Case.objects.filter(state=CaseState.SUSPENDED, review_on__lte=today).select_related("department")
-    count = 0
-    for case in due.iterator(chunk_size=500):
-        notify(
-            user_ids=_shift_leads(case),
-            kind="case.review",
-            case=case,
-            link=f"/cases/{case.number}/",
-            title=_("%(number)s is suspended and due for review.") % {"number": case.number},
-            body=case.title,
-        )
-        count += 1
-    return count
-
-
-def _shift_leads(case: Case) -> list[int]:
-    from civicgrid.accounts.models import RoleAssignment
-
-    return list(
-        RoleAssignment.objects.filter(role=Role.SHIFT_LEAD, region_id=case.district_id).values_list(
-            "user_id", flat=True
-        )
-    )

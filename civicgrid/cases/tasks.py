@@ -7,14 +7,14 @@ when the consumer restarts and a late run catches up on whatever came due meanwh
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from civicgrid.cases import services
+from civicgrid.cases import sla
 
 
 @db_periodic_task(crontab(minute="*"))
 def sla_sweep_every_minute():
-    return services.sla_sweep()
+    return sla.sla_sweep()
 
 
 @db_periodic_task(crontab(minute="30", hour="8"))
 def suspension_reviews_each_morning():
-    return services.suspension_reviews()
+    return sla.suspension_reviews()

@@ -1,4 +1,5 @@
-"""Load the Xuanwu demo into the database: region tree, one active generation, demo logins."""
+"""Load the Xuanwu demo into the database: region tree, one active generation, demo logins, and a
+year of simulated cases (``cases_year``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from civicgrid.cases.taxonomy import taxonomy_load_default
-from civicgrid.demo import xuanwu
+from civicgrid.demo import cases_year, xuanwu
 from civicgrid.demo.people import DemoLogin, demo_people
 from civicgrid.regions.models import Boundary, BoundaryGeneration, GridType, Level, Region
 from civicgrid.regions.services import boundary_fields, generation_activate
@@ -24,6 +25,7 @@ class DemoResult:
     created: bool
     grids: int
     logins: list[DemoLogin]
+    cases: cases_year.YearResult | None = None
 
 
 def _save_regions(divisions: list[xuanwu.Division]) -> dict[str, Region]:
@@ -58,9 +60,14 @@ _ATTRIBUTES = ("population", "households", "buildings", "land_use")
 
 
 def demo_load(
-    *, seed: int = xuanwu.DEFAULT_SEED, people: bool = True, progress: Callable[[str], None] = print
+    *,
+    seed: int = xuanwu.DEFAULT_SEED,
+    people: bool = True,
+    cases: int = cases_year.DEFAULT_CASES,
+    progress: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Idempotent: a second run finds the demo generation and changes nothing."""
+    """Idempotent: a second run finds the demo generation (and the demo cases) and changes nothing.
+    ``cases``: how many simulated cases the past year gets (0: none; they need ``people``)."""
     existing = BoundaryGeneration.objects.filter(name=GENERATION_NAME).first()
     if existing is None:
         progress("drawing 7 streets, 60 communities and 615 grids inside the real outline …")
@@ -100,8 +107,11 @@ def demo_load(
             logins = demo_people(password=DEMO_PASSWORD, seed=seed)
         progress("loading the default case taxonomy …")
         taxonomy_load_default()
+    year = None
+    if people and cases > 0:
+        year = cases_year.load_year(cases=cases, seed=seed, progress=progress)
     grids = Region.objects.filter(level=Level.GRID, grid_type__in=GridType.values).count()
-    return DemoResult(generation=generation, created=created, grids=grids, logins=logins)
+    return DemoResult(generation=generation, created=created, grids=grids, logins=logins, cases=year)
 
 
 def _demo_admin() -> None:

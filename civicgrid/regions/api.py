@@ -140,7 +140,7 @@ def generation_export(request, generation: str, level: str | None = None, crs: s
 
 @geo_router.post(
     "/generations",
-    auth=[django_auth, TokenAuth("generations:write")],
+    auth=[TokenAuth("generations:write"), django_auth],  # token first: see cases/api.py
     response={200: dict, 422: dict},
     summary="Import a generation (dry run unless commit)",
 )
@@ -173,7 +173,7 @@ def generation_import(
 
 @geo_router.post(
     "/generations/{generation}/activate",
-    auth=[django_auth, TokenAuth("generations:write")],
+    auth=[TokenAuth("generations:write"), django_auth],  # token first: see cases/api.py
     response=GenerationOut,
 )
 def generation_activate(request, generation: str):

@@ -12,9 +12,9 @@ from django.core.management import call_command
 from civicgrid.accounts.models import GridPost, GridStaffing, User
 from civicgrid.accounts.scopes import scope_for
 from civicgrid.cases import limits
-from civicgrid.regions import locator
 from civicgrid.cases.services import CaseInput, case_create, case_move
 from civicgrid.cases.workflow import Actor
+from civicgrid.regions import locator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A point inside 玄武区 (梅园新村街道 area) and the grid it falls in is looked up by the tests.

@@ -10,7 +10,7 @@ import pytest
 
 from civicgrid.cases import limits, workflow
 from civicgrid.cases.models import CalendarOverride, Case, CaseClass, Stage
-from civicgrid.cases.services import sla_sweep
+from civicgrid.cases.sla import sla_sweep
 from civicgrid.notifications.models import Notification
 
 from .conftest import local

@@ -24,7 +24,7 @@ def test_validate_is_clean_on_the_demo(demo):
 
 
 def test_demo_is_idempotent(demo):
-    out = _run("demo")
+    out = _run("demo", "--cases", "0")
     assert "already loaded" in out and "admin" in out
     assert BoundaryGeneration.objects.count() == 1 and Region.objects.filter(level="grid").count() == 615
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from civicgrid.cases import services
+from civicgrid.cases import sla
 from civicgrid.cases.models import Case
 from civicgrid.cases.replay import case_replay_differences
 from civicgrid.cases.taxonomy import taxonomy_export, taxonomy_import, taxonomy_load_default
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         if action == "taxonomy":
             return self._taxonomy(options)
         if action == "sla-sweep":
-            sent = services.sla_sweep()
+            sent = sla.sla_sweep()
             self.stdout.write(f"warnings sent: {sent['warning']}, overdue notices sent: {sent['overdue']}")
             return None
         return self._verify(options["numbers"], options["sample"])
