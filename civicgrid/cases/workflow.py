@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -313,7 +314,9 @@ class MoveResult:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    # Always in local time: a datetime read back from the database is in UTC, one made in
+    # memory is not, and the event log must not depend on which one a move happened to see.
+    return timezone.localtime(value).isoformat() if value else None
 
 
 def _enter_stage(case: Case, at: datetime, clock: dict) -> None:
