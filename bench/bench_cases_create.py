@@ -10,8 +10,9 @@ process): a temporary SQLite file (CIVICGRID_VAR_DIR in a temp dir), then Postgr
 database ``cg_bench_create`` on the server of BENCH_PG_DSN, created for the run and always dropped
 (skipped, saying why, when the server is unreachable). In each: migrate, the demo (geography,
 staff, taxonomy), an API token for ``operator`` (cases:write), gunicorn with 2 sync workers on
-loopback, a warm-up, then wrk (2 threads, BENCH_CREATE_CONNECTIONS connections, default 4) for
-BENCH_CREATE_SECONDS (default 20) posting urlencoded reports — points known to lie inside a grid,
+loopback (BENCH_CREATE_WORKERS changes the 2), a warm-up, then wrk (2 threads,
+BENCH_CREATE_CONNECTIONS connections, default 4) for BENCH_CREATE_SECONDS (default 20) posting
+urlencoded reports — points known to lie inside a grid,
 eight realistic Chinese texts, a unique Idempotency-Key per request. Afterwards: the rows counted
 against the 201 answers, the baseline, the queries of one request, and cProfile of 500
 ``services.case_create`` calls in-process (top 10 cumulative, and the project's own functions).
