@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.audit.admin_mixins import AuditedModelAdmin
 from civicgrid.cases import limits
 from civicgrid.cases.models import CalendarOverride, CaseClass, DispatchRule, StageLimit
-from civicgrid.cases.taxonomy import taxonomy_export, taxonomy_import
+from civicgrid.cases.taxonomy import major_class_moved, taxonomy_export, taxonomy_import
 from civicgrid.responses import excel_response
 
 
@@ -37,6 +37,11 @@ class ConfigAdmin(AuditedModelAdmin):
 
 @admin.register(CaseClass)
 class CaseClassAdmin(ConfigAdmin):
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "parent" in form.changed_data:
+            major_class_moved(obj)
+
     list_display = (
         "code",
         "name",

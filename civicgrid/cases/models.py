@@ -152,8 +152,27 @@ class Case(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=CaseState.choices)
     # Optimistic concurrency: every move names the version it saw; the loser of a race is told.
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Foreign keys whose lookups an index below already leads with carry no index of their own
+    # (db_index=False): each index is paid for on every insert (bench/bench_cases_create.py).
     case_class = models.ForeignKey(
-        CaseClass, verbose_name=_("class"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        CaseClass,
+        verbose_name=_("class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    # The class's 大类, kept with the case so a 大类 filter is one index range, not a list of 小类.
+    major_class = models.ForeignKey(
+        CaseClass,
+        verbose_name=_("major class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
     )
     urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     title = models.CharField(_("title"), max_length=100)
@@ -162,20 +181,31 @@ class Case(models.Model):
     lon = models.FloatField(_("longitude (WGS-84)"))
     lat = models.FloatField(_("latitude (WGS-84)"))
     generation = models.ForeignKey(
-        "regions.BoundaryGeneration", verbose_name=_("boundary generation"), on_delete=models.PROTECT
+        "regions.BoundaryGeneration",
+        verbose_name=_("boundary generation"),
+        on_delete=models.PROTECT,
+        db_index=False,
     )
     # The place, denormalised down the tree so scope filters and rollups need no joins.
     grid = models.ForeignKey(
-        "regions.Region", verbose_name=_("grid"), on_delete=models.PROTECT, related_name="cases"
+        "regions.Region",
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     community = models.ForeignKey(
         "regions.Region", verbose_name=_("community"), on_delete=models.PROTECT, related_name="+"
     )
     street = models.ForeignKey(
-        "regions.Region", verbose_name=_("street"), on_delete=models.PROTECT, related_name="+"
+        "regions.Region", verbose_name=_("street"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     district = models.ForeignKey(
-        "regions.Region", verbose_name=_("district"), on_delete=models.PROTECT, related_name="+"
+        "regions.Region",
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -200,6 +230,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="cases",
+        db_index=False,
     )
     self_resolved = models.BooleanField(_("self-resolved"), default=False)
     rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
@@ -242,11 +273,19 @@ class Case(models.Model):
             models.Index(fields=["state", "-created_at"], name="case_state_newest"),
             models.Index(fields=["street", "state", "-created_at"], name="case_street_state"),
             models.Index(fields=["grid", "state"], name="case_grid_state"),
+            models.Index(fields=["grid", "-created_at", "-id"], name="case_grid_newest"),
             models.Index(fields=["department", "state", "-created_at"], name="case_department_state"),
             models.Index(fields=["case_class", "-created_at"], name="case_class_newest"),
+            models.Index(fields=["major_class", "-created_at"], name="case_major_newest"),
             # The SLA sweep: open cases whose warning or deadline has come.
             models.Index(
                 fields=["stage_warn_at"], name="case_warn_due", condition=Q(stage_warn_at__isnull=False)
+            ),
+            # The overdue filter: running clocks past their deadline.
+            models.Index(
+                fields=["stage_deadline"],
+                name="case_overdue",
+                condition=Q(stage_deadline__isnull=False, paused_at__isnull=True),
             ),
         ]
         constraints = [
@@ -270,8 +309,11 @@ class Case(models.Model):
 class CaseUnit(models.Model):
     """A department on a case: the lead (首接负责) or a co-handler."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="units")
-    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="+")
+    # Both lookups are served by the unique (case, department) and the (department, case) index.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="units", db_index=False)
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     lead = models.BooleanField(default=False)
 
     class Meta:
@@ -287,7 +329,9 @@ class CaseUnit(models.Model):
 class CaseEvent(models.Model):
     """One step of a case's timeline. Append-only: rows are never updated or deleted."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="events", db_index=False
+    )  # (case, seq)
     seq = models.PositiveIntegerField(_("step"))
     action = models.CharField(_("action"), max_length=24)
     from_state = models.CharField(_("from"), max_length=16, blank=True)

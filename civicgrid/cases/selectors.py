@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.models import Department, DepartmentKind, GridPost, GridStaffing, Role, RoleAssignment
 from civicgrid.accounts.scopes import Scope
+from civicgrid.cases import search
 from civicgrid.cases.models import Case, CaseClass, CaseState, CaseUnit, DispatchRule, Stage
 from civicgrid.errors import DomainError, NotFound, OutOfScope
 from civicgrid.regions.models import Level, Region
@@ -143,9 +144,7 @@ def case_list(*, scope: Scope, filters: CaseFilter | None = None) -> QuerySet[Ca
         found = CaseClass.objects.filter(code=f.case_class).values_list("id", "parent_id").first()
         if found is None:
             raise DomainError("unknown_class", _("There is no case class %(c)s.") % {"c": f.case_class})
-        query = (
-            query.filter(case_class_id=found[0]) if found[1] else query.filter(case_class__parent_id=found[0])
-        )
+        query = query.filter(case_class_id=found[0]) if found[1] else query.filter(major_class_id=found[0])
     if f.region:
         region = Region.objects.filter(code=f.region).values_list("id", "level").first()
         if region is None:
@@ -165,10 +164,7 @@ def case_list(*, scope: Scope, filters: CaseFilter | None = None) -> QuerySet[Ca
     if f.date_to:
         query = query.filter(created_at__lt=datetime.combine(f.date_to, time.max, tz))
     if f.text.strip():
-        t = f.text.strip()[:100]
-        query = query.filter(
-            Q(number=t) | Q(title__icontains=t) | Q(description__icontains=t) | Q(address__icontains=t)
-        )
+        query = search.text_filter(query, f.text)
     return query.select_related("case_class", "grid", "street", "department").order_by("-created_at", "-id")
 
 

@@ -310,6 +310,7 @@ def case_build(
         number=number,
         channel=data.channel,
         case_class=case_class,
+        major_class_id=case_class.parent_id if case_class else None,
         urgency=data.urgency,
         title=title,
         description=description,
@@ -369,6 +370,7 @@ def _move_data(case: Case, action: str, raw: dict, *, at: datetime, lookups: Loo
     if action == Action.REGISTER:
         if raw.get("case_class"):
             case.case_class = lookups.case_class(raw["case_class"])
+            case.major_class_id = case.case_class.parent_id if case.case_class else None
         if raw.get("urgency"):
             if raw["urgency"] not in Urgency.values:
                 raise DomainError("unknown_urgency", _("Unknown urgency %(u)s.") % {"u": raw["urgency"]})
@@ -489,6 +491,7 @@ MOVE_FIELDS = [
     "state",
     "version",
     "case_class_id",
+    "major_class_id",
     "urgency",
     "department_id",
     "self_resolved",

@@ -17,7 +17,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.cases.classify import KeywordClassifier, Suggestion
 from civicgrid.cases.clock import parse_limit
 from civicgrid.cases.limits import cached
-from civicgrid.cases.models import CaseClass, Family
+from civicgrid.cases.models import Case, CaseClass, Family
 from civicgrid.tables import TableError, read_rows, xlsx_bytes
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "taxonomy.json"
@@ -110,6 +110,7 @@ def _write(rows: list[dict], report: TaxonomyReport) -> None:
         minor = existing.get(row["code"])
         report.created += minor is None
         report.updated += minor is not None
+        moved = minor is not None and minor.parent_id != major.pk
         minor = minor or CaseClass(code=row["code"])
         minor.family, minor.parent, minor.name = row["code"][0], major, row["name"]
         minor.name_en = row.get("name_en") or minor.name_en
@@ -125,7 +126,14 @@ def _write(rows: list[dict], report: TaxonomyReport) -> None:
             setattr(minor, name, row[name])
         minor.department_id = departments.get(row["department"]) if row["department"] else None
         minor.save()
+        if moved:
+            major_class_moved(minor)
         existing[minor.code] = minor
+
+
+def major_class_moved(minor: CaseClass) -> None:
+    """A 小类 now sits under another 大类: its cases keep their (denormalised) major class in step."""
+    Case.objects.filter(case_class=minor).update(major_class_id=minor.parent_id)
 
 
 def taxonomy_export() -> bytes:

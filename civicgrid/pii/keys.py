@@ -25,6 +25,7 @@ import argparse
 import base64
 import binascii
 import fcntl
+import functools
 import json
 import os
 import re
@@ -261,6 +262,12 @@ def key_file_path() -> Path:
     path = getattr(settings, "PII_KEY_FILE", None)
     if not path:
         raise KeyFileError("settings.PII_KEY_FILE is not set (see docs/personal-data.md).")
+    return _as_path(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _as_path(path: str | Path) -> Path:
+    # Building a Path costs more than an encryption; keyring() runs on every encrypted value.
     return Path(path)
 
 
