@@ -33,7 +33,7 @@ class Scope:
     everything: bool = False
 
     def has_role(self, *roles: str) -> bool:
-        return any(role in self.roles for role in roles)
+        return not self.roles.isdisjoint(roles)
 
     def covers_region(self, region_id: int) -> bool:
         return region_id in self.region_ids

@@ -256,6 +256,8 @@ class WorkCalendar:
         return total
 
     def _local(self, dt: datetime) -> datetime:
+        if dt.tzinfo is self.tz:
+            return dt.replace(tzinfo=None)
         return _utc(dt).astimezone(self.tz).replace(tzinfo=None)
 
 

@@ -27,10 +27,9 @@ from datetime import UTC, date, datetime
 import numpy as np
 import shapely
 from django.core.management.color import no_style
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.functional import cached_property
 from shapely.geometry import shape
 
 from civicgrid.accounts.models import (
@@ -48,7 +47,7 @@ from civicgrid.cases.models import Case, CaseClass, CaseCounter, CaseEvent, Case
 from civicgrid.cases.services import CaseInput
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.workflow import Actor
-from civicgrid.demo import cases_plan
+from civicgrid.demo import bulk, cases_plan
 from civicgrid.demo.cases_plan import OPERATOR, REPORTER, SHIFT_LEAD, WORKER, CasePlan, Grid, World
 from civicgrid.regions import locator
 from civicgrid.regions.models import Boundary, Level, Region
@@ -383,12 +382,16 @@ def load_year(
     workers = _worker_count(workers, cases)
     progress(f"simulating {cases:,} cases over the past year (seed {seed}, {workers} process(es)) …")
     done, shown = 0, 0
-    for rows, days in _built(ctx, tables, seed, chunks, workers):
-        _write(rows, days, ctx.district_code)
-        done += len(rows[0])
-        if done * 20 // cases > shown or done == cases:
-            shown = done * 20 // cases
-            progress(_progress_line(done, cases, started))
+    with bulk.indexes_deferred([Case, CaseEvent, CaseUnit]):
+        for rows, days in _built(ctx, tables, seed, chunks, workers):
+            _write(rows, days, ctx.district_code)
+            done += len(rows[0])
+            if done * 20 // cases > shown or done == cases:
+                shown = done * 20 // cases
+                progress(_progress_line(done, cases, started))
+        progress(f"building the indexes … {time.perf_counter() - started:.1f} s")
+    if not connection.in_atomic_block:
+        bulk.analyze([Case, CaseEvent, CaseUnit])
     _reset_sequences()
     return YearResult(done, time.perf_counter() - started)
 
@@ -476,92 +479,9 @@ def _progress_line(done: int, total: int, started: float) -> str:
     return f"cases {done:,} / {total:,} ({done * 100 // total}%) … {time.perf_counter() - started:.1f} s"
 
 
-# Fields whose Python value is already what the driver takes (Django's get_prep_value would only
-# call int(), float(), bool() or str() on it again).
-_AS_IS = (
-    models.AutoField,
-    models.BigAutoField,
-    models.BooleanField,
-    models.CharField,
-    models.FloatField,
-    models.ForeignKey,
-    models.IntegerField,
-    models.PositiveIntegerField,
-    models.PositiveSmallIntegerField,
-    models.TextField,
-)
-
-
-class _Table:
-    """A lean ``bulk_create``: each value is converted as Django's insert compiler converts it
-    (``pre_save`` then ``get_db_prep_save``; for plain and date fields, what those come down to),
-    and the rows go to the driver in one go — ``executemany``, or ``COPY`` on PostgreSQL. Django's
-    per-value SQL assembly took half the load's time, and row-by-row inserts most of the rest."""
-
-    def __init__(self, model, *, with_pk: bool):
-        self.model, self.with_pk = model, with_pk
-
-    @cached_property
-    def columns(self) -> list[tuple]:
-        db = connections[DEFAULT_DB_ALIAS]
-        return [(f, f.attname, self._adapter(f, db)) for f in self._fields]
-
-    @property
-    def _fields(self):
-        return [f for f in self.model._meta.concrete_fields if self.with_pk or not f.primary_key]
-
-    @cached_property
-    def _target(self) -> str:
-        """``table (column, …)``"""
-        quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-        return f"{quote(self.model._meta.db_table)} ({', '.join(quote(f.column) for f in self._fields)})"
-
-    @staticmethod
-    def _adapter(field, db):
-        """None: the value as it is; a function of the value; or "field": the field's own methods."""
-        kind = type(field)
-        if kind in _AS_IS:
-            return None
-        if kind in (models.DateTimeField, models.DateField) and not (field.auto_now or field.auto_now_add):
-            return (
-                db.ops.adapt_datetimefield_value
-                if kind is models.DateTimeField
-                else db.ops.adapt_datefield_value
-            )
-        return "field"
-
-    def rows(self, objs) -> list[tuple]:
-        db = connections[DEFAULT_DB_ALIAS]
-        out = []
-        for obj in objs:
-            row = []
-            for field, name, adapt in self.columns:
-                if adapt is None:
-                    row.append(getattr(obj, name))
-                elif adapt == "field":
-                    row.append(field.get_db_prep_save(field.pre_save(obj, True), db))
-                else:
-                    row.append(adapt(getattr(obj, name)))
-            out.append(tuple(row))
-        return out
-
-    def insert(self, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        db = connections[DEFAULT_DB_ALIAS]
-        with db.cursor() as cursor:
-            if db.vendor == "postgresql":  # COPY takes the same values, several times faster
-                with cursor.cursor.copy(f"COPY {self._target} FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(f"INSERT INTO {self._target} VALUES ({marks})", rows)
-
-
-_CASES = _Table(Case, with_pk=True)
-_EVENTS = _Table(CaseEvent, with_pk=False)
-_UNITS = _Table(CaseUnit, with_pk=False)
+_CASES = bulk.Table(Case, with_pk=True)
+_EVENTS = bulk.Table(CaseEvent, with_pk=False)
+_UNITS = bulk.Table(CaseUnit, with_pk=False)
 
 
 def _write(rows: tuple[list, list, list], counters: dict[date, int], district_code: str) -> None:

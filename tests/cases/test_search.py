@@ -14,8 +14,13 @@ from .conftest import actor, report
 
 pytestmark = pytest.mark.django_db
 
+
 def _found(text: str) -> set[str]:
-    return set(case_list(scope=actor("operator").scope, filters=CaseFilter(text=text)).values_list("title", flat=True))
+    return set(
+        case_list(scope=actor("operator").scope, filters=CaseFilter(text=text)).values_list(
+            "title", flat=True
+        )
+    )
 
 
 def test_bigrams_are_runs_of_letters_and_digits_lower_cased():
