@@ -52,9 +52,10 @@ test-sqlite: build
 test-postgres: build
 	CIVICGRID_DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
-# ruff + pytest on SQLite; with CI=true (or PG=1) the suite runs on PostgreSQL as well.
-test: lint test-sqlite
-	@if [ "$$CI" = "true" ] || [ -n "$$PG" ]; then $(MAKE) --no-print-directory test-postgres; fi
+# ruff + pytest on SQLite; with CI=true (or PG=1) on PostgreSQL as well, both runs at once.
+test: lint build
+	@if [ "$$CI" = "true" ] || [ -n "$$PG" ]; then BIN=$(BIN) PG_URL=$(PG_URL) scripts/test_both.sh; \
+	else $(BIN)/pytest; fi
 
 bench: build
 	$(BIN)/python bench/run.py

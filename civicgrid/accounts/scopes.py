@@ -7,6 +7,7 @@ is sent to that department; a grid post (``GridStaffing``) covers its grid.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,16 +57,39 @@ def _active(on: date) -> Q:
     return Q(valid_from__lte=on) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
 
 
-def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
-    """Ids of the given regions and every region below them, and whether that is all regions."""
-    if not root_ids:
-        return frozenset(), False
+# The region tree (children by parent), read at most every TREE_TTL seconds per process: reading
+# all ~700 regions cost ~15 % of a create-case request (bench/bench_cases_create.py). A save or
+# delete of a region in this process drops it at once; other processes see a re-parented region
+# within TREE_TTL seconds.
+TREE_TTL = 10.0
+_tree: dict[str, tuple] = {}
+
+
+def _region_tree() -> tuple[dict[int | None, list[int]], int]:
+    now = time.monotonic()
+    cached = _tree.get("tree")
+    if cached is not None and now - cached[0] < TREE_TTL:
+        return cached[1], cached[2]
     children: dict[int | None, list[int]] = defaultdict(list)
     total = 0
     # order_by(): the models' default orderings (by code, by grid) would sort and join for nothing.
     for region_id, parent_id in Region.objects.order_by().values_list("id", "parent_id"):
         children[parent_id].append(region_id)
         total += 1
+    _tree["tree"] = (now, dict(children), total)
+    return children, total
+
+
+def forget_region_tree(*args, **kwargs) -> None:
+    """Drop the cached region tree (a region was saved or deleted; bulk writes call it too)."""
+    _tree.clear()
+
+
+def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
+    """Ids of the given regions and every region below them, and whether that is all regions."""
+    if not root_ids:
+        return frozenset(), False
+    children, total = _region_tree()
     found, stack = set(), list(root_ids)
     while stack:
         node = stack.pop()

@@ -48,29 +48,58 @@ def register_sqlite(sender, connection, **kwargs) -> None:
         connection.connection.create_function("cg_bigrams", -1, _sqlite_bigrams, deterministic=True)
 
 
-def text_filter(query: QuerySet, text: str) -> QuerySet:
-    """Cases whose number is ``text``, or whose title, description or address contains it."""
+# A word the index finds in more than this many cases is "common": the page is then quicker read
+# newest-first with the substring test (50 matches come soon) than by sorting every match.
+COMMON = 2_000
+
+
+def text_filter(query: QuerySet, text: str, *, ordered: bool = True) -> QuerySet:
+    """Cases whose number is ``text``, or whose title, description or address contains it.
+
+    ``ordered``: for a page (newest first); otherwise for a count. A count always goes through
+    the index; a page does unless the word is common (see ``COMMON``)."""
     text = text.strip()[:100]
     if NUMBER.fullmatch(text):
         return query.filter(number=text)
     contains = Q(title__icontains=text) | Q(description__icontains=text) | Q(address__icontains=text)
     terms = bigrams(text)
-    if not terms:
+    indexed = _indexed(terms) if terms else None
+    if indexed is None or (ordered and _matches(terms, indexed) > COMMON):
         return query.filter(contains)
+    return query.filter(indexed).filter(contains)
+
+
+def _indexed(terms: list[str]) -> RawSQL | None:
+    """The condition "holds every bigram of ``terms``", as the database's index answers it."""
     if connection.vendor == "postgresql":
-        indexed = RawSQL(
+        return RawSQL(
             'cg_bigrams(lower("cases_case"."title" || \' \' || "cases_case"."description" || \' \' '
             '|| "cases_case"."address")) @> %s::text[]',
             (terms,),
             output_field=BooleanField(),
         )
-    elif connection.vendor == "sqlite":
-        match = " AND ".join(f'"{t}"' for t in terms)
-        indexed = RawSQL(
+    if connection.vendor == "sqlite":
+        return RawSQL(
             f'"cases_case"."id" IN (SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s)',
-            (match,),
+            (_fts_match(terms),),
             output_field=BooleanField(),
         )
-    else:
-        return query.filter(contains)
-    return query.filter(indexed).filter(contains)
+    return None
+
+
+def _fts_match(terms: list[str]) -> str:
+    return " AND ".join(f'"{t}"' for t in terms)
+
+
+def _matches(terms: list[str], indexed: RawSQL) -> int:
+    """How many cases the index finds (all scopes), counted up to ``COMMON + 1``."""
+    from civicgrid.cases.models import Case
+
+    if connection.vendor == "sqlite":  # straight from the FTS table, which stops at the limit
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)",
+                [_fts_match(terms), COMMON + 1],
+            )
+            return cursor.fetchone()[0]
+    return Case.objects.filter(indexed).order_by()[: COMMON + 1].count()

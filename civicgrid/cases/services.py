@@ -34,6 +34,8 @@ from civicgrid.cases.uploads import CleanFile, clean_upload
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError
 from civicgrid.notifications.services import notify
+from civicgrid.regions import locator
+from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import grid_locate
 
 TITLE_MAX, DESCRIPTION_MAX, ADDRESS_MAX, NOTE_MAX = 100, 2000, 200, 2000
@@ -171,9 +173,12 @@ def tracking_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
 
 
-def _region_ids(codes: list[str]) -> dict[str, int]:
-    from civicgrid.regions.models import Region
-
+def _region_ids(place: dict) -> dict[str, int]:
+    """The ids of the place's regions: known to the loaded grid index (no query)."""
+    codes = [place[k]["code"] for k in ("grid", "community", "street", "district")]
+    known = locator.loaded_index(place["generation"]["id"]).region_ids
+    if all(c in known for c in codes):
+        return {c: known[c] for c in codes}
     return dict(Region.objects.filter(code__in=codes).order_by().values_list("code", "id"))
 
 
@@ -251,7 +256,7 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
             raise DomainError(
                 "photos_required", _("Resolving on the spot needs a photo before and one after.")
             )
-    ids = _region_ids([place[k]["code"] for k in ("grid", "community", "street", "district")])
+    ids = _region_ids(place)
     now = timezone.now()
     district_code = place["district"]["code"][:6]
     try:
@@ -274,6 +279,7 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
             )
             case.save()
             event.save()
+            _known_places(case, place, ids)
             _store(case, event, cleaned, by=actor.user_id, at=now)
             if data.self_resolve:
                 _move_locked(case, Action.SELF_RESOLVE, actor, note=data.note, at=now)
@@ -285,6 +291,15 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
             raise
         return _replayed(previous, submitted_by)
     return Created(case, False, suggestions)
+
+
+def _known_places(case: Case, place: dict, ids: dict[str, int]) -> None:
+    """Give the new case its places as located (code and name), and no co-departments yet, so
+    that presenting it reads none of them back."""
+    for level in ("grid", "community", "street", "district"):
+        known = place[level]
+        setattr(case, level, Region(pk=ids[known["code"]], code=known["code"], name=known["name"]))
+    case.co_department_ids, case.co_department_codes = [], []
 
 
 def case_build(

@@ -164,6 +164,14 @@ def _list_query(request):
     return selectors.case_list(scope=scope, filters=CaseFilter.from_params(_filter_params(request.GET)))
 
 
+def _list_count(request, found) -> int:
+    """``found`` (from ``_list_query``) counted up to ``COUNT_CAP + 1``."""
+    if request.GET.get("bucket", ""):
+        return found.order_by()[: COUNT_CAP + 1].count()
+    filters = CaseFilter.from_params(_filter_params(request.GET))
+    return selectors.case_count(scope=request_scope(request), filters=filters)
+
+
 def _page_number(get) -> int:
     try:
         return max(1, int(get.get("page", "1")))
@@ -191,8 +199,7 @@ def case_list(request):
         return render(request, "cases/list.html", context | {"error": error}, status=error.status)
     page = _page_number(request.GET)
     offset = (page - 1) * PAGE_SIZE
-    # Counting a million rows costs more than the page: count up to a cap and say so.
-    count = found.order_by()[: COUNT_CAP + 1].count()
+    count = _list_count(request, found)
     rows = list(found[offset : offset + PAGE_SIZE + 1])
     now = timezone.now()
     query = request.GET.copy()

@@ -201,7 +201,7 @@ MOVES: dict[str, Move] = {
             (R.DEPARTMENT_HANDLER, R.SHIFT_LEAD),
             DEPARTMENT,
             True,
-            guard=lambda c: c.paused_at is None,
+            guard=lambda c: c.paused_at is None and not c.pending_extension,
         ),
         Move(Action.RESUME, frozenset({S.SUSPENDED}), S.HANDLING, (R.SHIFT_LEAD,), AREA),
         Move(
@@ -439,6 +439,7 @@ def apply_move(
             case.stage_started_at, case.due_at, limits.warn_share(), working=case.clock_working
         )
         case.extension_count += 1
+        case.stage_seq += 1  # a new deadline: its warning and overdue notice are due afresh
         data = {**data, "limit": case.pending_extension["limit"], "deadline": _iso(case.due_at)}
         case.pending_extension = None
     elif a == Action.EXTEND_REJECT:

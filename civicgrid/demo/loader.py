@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from civicgrid.accounts.scopes import forget_region_tree
 from civicgrid.cases.taxonomy import taxonomy_load_default
 from civicgrid.demo import cases_year, xuanwu
 from civicgrid.demo.people import DemoLogin, demo_people
@@ -53,6 +54,7 @@ def _save_regions(divisions: list[xuanwu.Division]) -> dict[str, Region]:
             fields = ["name", "level", "parent", "kind", "grid_type", "statistical_only", *_ATTRIBUTES]
             Region.objects.bulk_update(old, fields, batch_size=500)
         saved.update({r.code: r for r in rows})
+    forget_region_tree()  # bulk writes send no signals
     return saved
 
 

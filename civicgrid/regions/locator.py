@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
@@ -29,6 +29,9 @@ class LoadedIndex:
     index: GridIndex
     # places[i] describes grid i of the index: grid, community, street and district.
     places: list[dict]
+    # The database id of every region the places name, by code (kept out of the places, which
+    # the public locate API returns).
+    region_ids: dict[str, int] = field(default_factory=dict)
 
 
 _lock = threading.Lock()
@@ -92,12 +95,13 @@ def _load(generation_id: int) -> LoadedIndex:
         .select_related("region__parent__parent__parent")
         .only("geometry", "region__code", "region__name", "region__grid_type", "region__parent")
     )
-    codes, geometries, by_code = [], [], {}
+    codes, geometries, by_code, ids = [], [], {}, {}
     for row in rows:
         grid = row.region
         community = grid.parent
         street = community.parent
         district = street.parent
+        ids.update((r.code, r.pk) for r in (grid, community, street, district) if r is not None)
         codes.append(grid.code)
         geometries.append(shape(json.loads(row.geometry)))
         by_code[grid.code] = {
@@ -109,7 +113,7 @@ def _load(generation_id: int) -> LoadedIndex:
     if not codes:
         raise DomainError("empty_generation", _("Generation %(g)s has no grids.") % {"g": generation.name})
     index = GridIndex(codes, geometries)
-    return LoadedIndex(generation_id, generation.name, index, [by_code[c] for c in index.codes])
+    return LoadedIndex(generation_id, generation.name, index, [by_code[c] for c in index.codes], ids)
 
 
 def loaded_index(generation: int | str | None = None) -> LoadedIndex:

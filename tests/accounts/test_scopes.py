@@ -95,3 +95,14 @@ def test_every_grid_is_staffed_and_history_is_kept(demo_staff):
     )
     assert staffed == set(grids.values_list("id", flat=True))
     assert set(GridStaffing.objects.filter(post=GridPost.CHIEF).values_list("grid_id", flat=True)) == staffed
+
+
+def test_a_re_parented_region_moves_between_scopes_at_once(demo_staff):
+    """The region tree is cached per process; saving a region drops the cache."""
+    street_a, street_b = _scope("street-320102002"), _scope("street-320102010")
+    grid = Region.objects.get(code=GRID_A)
+    assert street_a.covers_region(grid.pk) and not street_b.covers_region(grid.pk)
+    grid.parent = Region.objects.get(code=GRID_B).parent  # into 板仓社区 (another street)
+    grid.save()
+    assert not _scope("street-320102002").covers_region(grid.pk)
+    assert _scope("street-320102010").covers_region(grid.pk)

@@ -7,7 +7,7 @@ from django.db import connection
 
 from civicgrid.cases import search
 from civicgrid.cases.models import Case, CaseClass
-from civicgrid.cases.selectors import CaseFilter, case_list
+from civicgrid.cases.selectors import CaseFilter, case_count, case_list
 from civicgrid.cases.taxonomy import major_class_moved
 
 from .conftest import actor, report
@@ -93,3 +93,17 @@ def test_major_class_follows_the_case_class_and_a_moved_minor(cases_demo):
     case.refresh_from_db()
     assert case.major_class_id == other.pk
     assert case in case_list(scope=actor("operator").scope, filters=CaseFilter(case_class=other.code))
+
+
+def test_a_common_word_pages_newest_first_without_the_index_and_counts_with_it(cases, monkeypatch):
+    monkeypatch.setattr(search, "COMMON", 0)  # every word counts as common
+    scope = actor("operator").scope
+    assert _found("暴露") == {"小区门口垃圾暴露"}
+    page_sql = str(case_list(scope=scope, filters=CaseFilter(text="暴露")).query)
+    count_sql = str(case_list(scope=scope, filters=CaseFilter(text="暴露"), counting=True).query)
+    assert not _uses_index(page_sql) and _uses_index(count_sql)
+    assert case_count(scope=scope, filters=CaseFilter(text="暴露")) == 1
+
+
+def _uses_index(sql: str) -> bool:
+    return "cg_bigrams" in sql or search.SQLITE_TABLE in sql

@@ -11,6 +11,7 @@ import pytest
 from civicgrid.cases import limits, workflow
 from civicgrid.cases.models import CalendarOverride, Case, CaseClass, Stage
 from civicgrid.cases.sla import sla_sweep
+from civicgrid.errors import DomainError
 from civicgrid.notifications.models import Notification
 
 from .conftest import local
@@ -176,6 +177,30 @@ def test_the_warning_and_the_overdue_notice_come_at_their_times(cases_demo, monk
     assert _notices(case, "warning") == _notices(case, "overdue") == {"dept-d01"}
     row = Case.objects.get(pk=case.pk)
     assert row.warned_seq == row.overdue_seq == row.stage_seq
+
+
+def test_an_approved_extension_warns_and_notices_again_by_its_new_deadline(cases_demo, monkeypatch):
+    clock = Frozen(monkeypatch, local(2026, 11, 16, 9, 0))
+    case = _dispatched(clock, local(2026, 11, 16, 9, 0), "E0201")
+    do("dept-d01", case, "accept")
+    assert sla_sweep(now=local(2026, 11, 16, 16, 30)) == {"warning": 1, "overdue": 0}
+    clock.to(local(2026, 11, 16, 17, 0))
+    do("dept-d01", case, "extend_request")  # 2 more working days
+    case = do("shiftlead", case, "extend_approve")
+    assert case.stage_deadline == local(2026, 11, 19, 9, 0)
+    assert sla_sweep(now=local(2026, 11, 17, 9, 0)) == {"warning": 0, "overdue": 0}  # the old deadline
+    assert sla_sweep(now=case.stage_warn_at) == {"warning": 1, "overdue": 0}
+    assert sla_sweep(now=case.stage_deadline) == {"warning": 0, "overdue": 1}
+    assert Notification.objects.filter(case=case, kind="case.warning").count() == 2
+
+
+def test_a_case_waiting_on_an_extension_cannot_be_suspended(cases_demo, monkeypatch):
+    Frozen(monkeypatch, local(2026, 11, 16, 9, 0))
+    case = walk(S.HANDLING)
+    do("dept-d01", case, "extend_request")
+    with pytest.raises(DomainError) as refused:
+        do("dept-d01", case, "suspend")
+    assert refused.value.status == 409
 
 
 CLOCK_FIELDS = ["state", "stage", "stage_seq", "stage_started_at", "stage_deadline", "stage_warn_at", "due_at",
