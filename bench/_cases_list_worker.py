@@ -357,8 +357,10 @@ def indexes_in(plan: str) -> list[str]:
 def _plans(run) -> dict:
     """The page and count statements as executed, and their plans."""
     statements = [(s, p) for s, p in _capture_sql(run) if s.lstrip().upper().startswith("SELECT")]
-    # The selector's own small lookups (a class or region code) come first; the last two are ours.
-    page_sql, count_sql = statements[-2], statements[-1]
+    # Each of the page and the count is preceded by the selector's own small lookups (a class or
+    # region code, how common a searched word is): the page is the ordered read, the count the last.
+    page_sql = next(st for st in reversed(statements) if "ORDER BY" in st[0] and "LIMIT" in st[0])
+    count_sql = statements[-1]
     out = {}
     for key, (sql, params) in (("page", page_sql), ("count", count_sql)):
         plan = _explain(sql, params)

@@ -261,6 +261,17 @@ else:
     }
 
 
+# The cache holds rate-limit counters. With Redis they are shared by every worker process;
+# without, each process counts on its own (the limit then applies per process).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Public reports (/report/) per client address and window.
+REPORT_RATE_LIMIT = envint("REPORT_RATE_LIMIT", 10)
+REPORT_RATE_WINDOW_MINUTES = envint("REPORT_RATE_WINDOW_MINUTES", 60)
+
+
 # Personal-data keys (docs/personal-data.md): AES-GCM data keys and the blind-index key.
 def _pii_key_file() -> Path:
     from civicgrid.pii.keys import keyfile_create, keyring_read

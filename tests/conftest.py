@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pytest
+from django.core.cache import cache
 
+from civicgrid.accounts.scopes import forget_region_tree
 from civicgrid.regions import locator
 
 
@@ -48,5 +50,8 @@ def demo_staff(db, demo_divisions, monkeypatch):
 def _fresh_locator_cache():
     # Generation ids repeat between tests (each test's database starts empty).
     locator.forget()
+    forget_region_tree()
+    cache.clear()  # rate-limit counters
     yield
     locator.forget()
+    forget_region_tree()

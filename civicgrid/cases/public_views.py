@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
@@ -17,12 +18,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicgrid.accounts.scopes import request_scope
+from civicgrid.audit.services import client_ip
 from civicgrid.cases import presenters, selectors, services
 from civicgrid.cases.api import submitter
 from civicgrid.cases.models import Case, Channel, Satisfaction
 from civicgrid.cases.views import case_input, map_config, see_other, with_purpose_labels
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError, NotFound
+from civicgrid.throttle import throttle_allows
 
 # The session remembers the report just made, so its follow page can say "save this link" once.
 JUST_REPORTED = "cases.just_reported"
@@ -34,6 +37,14 @@ def report(request):
     context = {"values": values, "map": map_config(point=None) | {"editable": True, "focus": []}}
     if request.method != "POST":
         return render(request, "cases/report.html", context)
+    if not _report_allowed(request):
+        error = DomainError(
+            "too_many_reports",
+            _("Too many reports from this address; please try again later or call 12345."),
+            status=429,
+        )
+        context |= {"error": error, "files_lost": bool(request.FILES)}
+        return render(request, "cases/report.html", context, status=429)
     if not request.session.session_key:
         request.session.save()  # a replay is recognised by its session: it must have one
     user = request.user
@@ -54,6 +65,15 @@ def report(request):
         return render(request, "cases/report.html", context, status=error.status)
     request.session[JUST_REPORTED] = created.case.tracking_code
     return see_other(reverse("track-case", args=[created.case.tracking_code]))
+
+
+def _report_allowed(request) -> bool:
+    """Public reports per client address and window (settings.REPORT_RATE_LIMIT; 0: no limit)."""
+    return throttle_allows(
+        f"report:{client_ip(request) or 'unknown'}",
+        limit=settings.REPORT_RATE_LIMIT,
+        seconds=settings.REPORT_RATE_WINDOW_MINUTES * 60,
+    )
 
 
 def track(request):

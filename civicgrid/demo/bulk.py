@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,18 +80,28 @@ class Table:
             )
         return "field"
 
+    @cached_property
+    def _reader(self):
+        """Every column's value in one call, and the columns that need converting."""
+        names = [name for _field, name, _adapt in self.columns]
+        get = operator.attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
+        converting = [
+            (i, field, adapt) for i, (field, _n, adapt) in enumerate(self.columns) if adapt is not None
+        ]
+        return get, converting
+
     def rows(self, objs) -> list[tuple]:
         db = connections[DEFAULT_DB_ALIAS]
+        get, converting = self._reader
         out = []
         for obj in objs:
-            row = []
-            for field, name, adapt in self.columns:
-                if adapt is None:
-                    row.append(getattr(obj, name))
-                elif adapt == "field":
-                    row.append(field.get_db_prep_save(field.pre_save(obj, True), db))
-                else:
-                    row.append(adapt(getattr(obj, name)))
+            row = list(get(obj))
+            for i, field, adapt in converting:
+                row[i] = (
+                    field.get_db_prep_save(field.pre_save(obj, True), db)
+                    if adapt == "field"
+                    else adapt(row[i])
+                )
             out.append(tuple(row))
         return out
 
@@ -139,20 +151,47 @@ def secondary_indexes(tables: list[str]) -> list[tuple[str, str, str]]:
 
 
 def make_pending_indexes() -> None:
-    """Build the indexes an interrupted load left dropped (their statements wait in a file)."""
+    """Build the indexes an interrupted load left dropped (their statements wait in a file).
+    On PostgreSQL the largest table's indexes are built on a second connection meanwhile (a
+    server process per connection: both cores work)."""
     path = _pending_file()
     if not path.exists():
         return
     statements = json.loads(path.read_text(encoding="utf-8"))
     existing = {name for _t, name, _s in secondary_indexes(sorted({t for t, _n, _s in statements}))}
+    todo = [(table, sql) for table, name, sql in statements if name not in existing]
+    if connection.vendor == "postgresql" and len({t for t, _s in todo}) > 1:
+        biggest = max({t for t, _s in todo}, key=_table_size)
+        aside = [sql for t, sql in todo if t == biggest]
+        with ThreadPoolExecutor(1) as pool:
+            other = pool.submit(_build_on_own_connection, aside)
+            _build([sql for t, sql in todo if t != biggest])
+            other.result()
+    else:
+        _build([sql for _t, sql in todo])
+    path.unlink()
+
+
+def _build(statements: list[str]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET maintenance_work_mem = '512MB'")
-        for _table, name, sql in statements:
-            if name not in existing:
-                log.debug("building index %s", name)
-                cursor.execute(sql)
-    path.unlink()
+        for sql in statements:
+            log.debug("building: %s", sql)
+            cursor.execute(sql)
+
+
+def _build_on_own_connection(statements: list[str]) -> None:
+    try:
+        _build(statements)  # this thread's own connection
+    finally:
+        connection.close()
+
+
+def _table_size(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size(%s::regclass)", [table])
+        return cursor.fetchone()[0]
 
 
 @contextmanager
@@ -179,13 +218,14 @@ def indexes_deferred(models_: list[type[models.Model]]):
 
 
 def analyze(models_: list[type[models.Model]]) -> None:
-    """Fresh planner statistics after a bulk load (PostgreSQL also sets its visibility map, which
-    lets counts use index-only scans)."""
+    """Fresh planner statistics after a bulk load. PostgreSQL: the first model's table is also
+    vacuumed, which sets its visibility map so that counts can use index-only scans (the case
+    list counts cases, never events)."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for model in models_:
-                cursor.execute(f"VACUUM ANALYZE {quote(model._meta.db_table)}")
+            for i, model in enumerate(models_):
+                cursor.execute(f"{'VACUUM ANALYZE' if i == 0 else 'ANALYZE'} {quote(model._meta.db_table)}")
         elif connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit = 1000")
             for model in models_:

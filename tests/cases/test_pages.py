@@ -536,3 +536,15 @@ def test_the_top_bar_links_depend_on_who_is_signed_in(client, cases_demo):
     assert 'href="/cases/"' in home and 'href="/cases/list/"' in home and 'href="/cases/new/"' not in home
     home = login(Client(), "operator").get("/").content.decode()
     assert 'href="/cases/new/"' in home
+
+
+def test_an_address_sending_too_many_reports_is_told_to_wait(client, cases_demo, settings):
+    settings.REPORT_RATE_LIMIT = 2
+    before = Case.objects.count()
+    for _ in range(2):
+        assert client.post("/report/", _report_form(client)).status_code == 303
+    refused = client.post("/report/", _report_form(client))
+    assert refused.status_code == 429 and "12345" in refused.content.decode()
+    assert Case.objects.count() == before + 2
+    other = Client(REMOTE_ADDR="10.1.2.3")  # another address is not held back
+    assert other.post("/report/", _report_form(other)).status_code == 303
