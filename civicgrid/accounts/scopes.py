@@ -65,19 +65,21 @@ TREE_TTL = 10.0
 _tree: dict[str, tuple] = {}
 
 
-def _region_tree() -> tuple[dict[int | None, list[int]], int]:
+def _region_tree() -> dict:
+    """{"children": by parent id, "total": count, "subtrees": answers so far} of this process."""
     now = time.monotonic()
     cached = _tree.get("tree")
     if cached is not None and now - cached[0] < TREE_TTL:
-        return cached[1], cached[2]
+        return cached[1]
     children: dict[int | None, list[int]] = defaultdict(list)
     total = 0
     # order_by(): the models' default orderings (by code, by grid) would sort and join for nothing.
     for region_id, parent_id in Region.objects.order_by().values_list("id", "parent_id"):
         children[parent_id].append(region_id)
         total += 1
-    _tree["tree"] = (now, dict(children), total)
-    return children, total
+    tree = {"children": dict(children), "total": total, "subtrees": {}}
+    _tree["tree"] = (now, tree)
+    return tree
 
 
 def forget_region_tree(*args, **kwargs) -> None:
@@ -89,15 +91,23 @@ def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
     """Ids of the given regions and every region below them, and whether that is all regions."""
     if not root_ids:
         return frozenset(), False
-    children, total = _region_tree()
-    found, stack = set(), list(root_ids)
+    tree = _region_tree()
+    roots = frozenset(root_ids)
+    known = tree["subtrees"].get(roots)
+    if known is not None:  # the same anchors again (most requests come from few people)
+        return known
+    children = tree["children"]
+    found, stack = set(), list(roots)
     while stack:
         node = stack.pop()
         if node in found:
             continue
         found.add(node)
         stack.extend(children.get(node, ()))
-    return frozenset(found), len(found) == total
+    answer = (frozenset(found), len(found) == tree["total"])
+    if len(tree["subtrees"]) < 4096:
+        tree["subtrees"][roots] = answer
+    return answer
 
 
 def scope_for(user, *, on: date | None = None) -> Scope:

@@ -130,7 +130,7 @@ def case_create(
             pass
     body = {
         "replayed": created.replayed,
-        "case": presenters.case_detail(case, actor),
+        "case": presenters.case_detail(case, actor, events=created.events, attachments=created.attachments),
         "suggestions": [s.__dict__ | {"matched": list(s.matched)} for s in created.suggestions],
     }
     return Status(200 if created.replayed else 201, body)

@@ -43,9 +43,13 @@ def case_summary(case: Case, now=None) -> dict:
     }
 
 
-def _events(case: Case, *, public: bool) -> list[dict]:
+def _events(case: Case, *, public: bool, known: list | None = None, names: dict | None = None) -> list[dict]:
+    """The timeline; ``known``: the events already in hand (a new case's), ``names``: their
+    actors' names by user id."""
     rows = []
-    for e in case.events.select_related("actor").order_by("seq"):
+    events = known if known is not None else case.events.select_related("actor").order_by("seq")
+    names = names or {}
+    for e in events:
         if public and e.action in (workflow.Action.NOTE, workflow.Action.FOLLOW_UP):
             continue
         rows.append(
@@ -56,7 +60,11 @@ def _events(case: Case, *, public: bool) -> list[dict]:
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "to_state_label": str(CaseState(e.to_state).label),
-                "actor": None if public or e.actor is None else str(e.actor),
+                "actor": None
+                if public or e.actor_id is None
+                else names[e.actor_id]
+                if e.actor_id in names
+                else str(e.actor),
                 "actor_role": "" if public else e.actor_role,
                 "at": e.at,
                 "note": e.note if not public or e.action in _PUBLIC_NOTES else "",
@@ -83,9 +91,12 @@ def _co_department_codes(case: Case) -> list[str]:
     return codes
 
 
-def case_detail(case: Case, actor: Actor) -> dict:
+def case_detail(
+    case: Case, actor: Actor, *, events: list | None = None, attachments: list | None = None
+) -> dict:
     """The case for a reader in scope. Staff see all of it (personal data masked); a resident
-    reading their own report sees what the follow page shows: no staff, notes or photo places."""
+    reading their own report sees what the follow page shows: no staff, notes or photo places.
+    ``events``/``attachments``: a new case's, as written (the reader made them)."""
     staff = bool(actor.scope.roles - {Role.RESIDENT})
     detail = case_summary(case)
     detail.update(
@@ -106,7 +117,9 @@ def case_detail(case: Case, actor: Actor) -> dict:
         extension_count=case.extension_count,
         satisfaction=case.satisfaction,
         co_departments=_co_department_codes(case),
-        events=_events(case, public=not staff),
+        events=_events(
+            case, public=not staff, known=events, names={actor.user_id: actor.name} if actor.name else None
+        ),
         attachments=[
             {
                 "id": a.id,
@@ -117,7 +130,7 @@ def case_detail(case: Case, actor: Actor) -> dict:
                 "url": attachment_url(case, a.id, public=False),
                 "gps": [a.gps_lon, a.gps_lat] if staff and a.gps_lon is not None else None,
             }
-            for a in case.attachments.all()
+            for a in (attachments if attachments is not None else case.attachments.all())
             if staff or a.public
         ],
         moves=[{"action": m.action, "label": m.label} for m in workflow.available_moves(case, actor)],

@@ -83,6 +83,10 @@ class Created:
     case: Case
     replayed: bool
     suggestions: list
+    # A new case's events and attachments as written (None: read them), so that answering
+    # with the case reads nothing back.
+    events: list | None = None
+    attachments: list | None = None
 
 
 def _text(value: str, limit: int, name: str) -> str:
@@ -113,7 +117,7 @@ def _check_resolution_photos(case: Case, cleaned) -> None:
         raise DomainError("photos_required", _("Resolving on the spot needs a photo before and one after."))
 
 
-def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: datetime) -> None:
+def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: datetime) -> list[Attachment]:
     """Write the cleaned bytes (content-addressed, so a retried write is harmless) and their rows."""
     rows = []
     for upload, clean in cleaned:
@@ -138,6 +142,7 @@ def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: 
         row.file.name = name
         rows.append(row)
     Attachment.objects.bulk_create(rows)
+    return rows
 
 
 def next_number(district_code: str, day: date) -> str:
@@ -184,8 +189,12 @@ def _region_ids(place: dict) -> dict[str, int]:
 
 def _keyed(key: str) -> Case | None:
     """The case made under this idempotency key, if any. Not first(): the key is unique, and
-    first() sorts by Case's ordering, whose compilation costs more than the lookup itself."""
-    return next(iter(Case.objects.filter(idempotency_key=key).order_by()[:1]), None)
+    first() sorts by Case's ordering, whose compilation costs more than the lookup itself. The id
+    alone is asked first: almost every key is new, and the whole row costs several times more."""
+    found = next(
+        iter(Case.objects.filter(idempotency_key=key).order_by().values_list("pk", flat=True)[:1]), None
+    )
+    return None if found is None else Case.objects.get(pk=found)
 
 
 def _class(code: str) -> CaseClass | None:
@@ -280,7 +289,7 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
             case.save()
             event.save()
             _known_places(case, place, ids)
-            _store(case, event, cleaned, by=actor.user_id, at=now)
+            attachments = _store(case, event, cleaned, by=actor.user_id, at=now)
             if data.self_resolve:
                 _move_locked(case, Action.SELF_RESOLVE, actor, note=data.note, at=now)
             _after_change(case, event)
@@ -290,7 +299,9 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
         if previous is None:
             raise
         return _replayed(previous, submitted_by)
-    return Created(case, False, suggestions)
+    if data.self_resolve:
+        return Created(case, False, suggestions)  # the move added events: read them
+    return Created(case, False, suggestions, events=[event], attachments=attachments)
 
 
 def _known_places(case: Case, place: dict, ids: dict[str, int]) -> None:

@@ -117,6 +117,8 @@ def _load(generation_id: int) -> LoadedIndex:
 
 
 def loaded_index(generation: int | str | None = None) -> LoadedIndex:
+    if isinstance(generation, int) and generation in _indexes:  # loaded: the id exists
+        return _indexes[generation]
     generation_id = resolve_generation(generation)
     loaded = _indexes.get(generation_id)
     if loaded is None:
