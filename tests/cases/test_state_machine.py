@@ -46,7 +46,12 @@ ALLOWED = {
     "registered": {"dispatch", "note"},
     "dispatched": {"accept", "return", "note"},
     "handling": {"feedback", "extend_request", "suspend", "pause", "note"},
-    "handling, extension asked": {"extend_approve", "extend_reject", "pause", "note"},  # no suspension meanwhile
+    "handling, extension asked": {
+        "extend_approve",
+        "extend_reject",
+        "pause",
+        "note",
+    },  # no suspension meanwhile
     "handling, clock paused": {"unpause", "note"},
     "suspended": {"resume", "note"},
     "checking": {"check_pass", "check_fail", "note"},
