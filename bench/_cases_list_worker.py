@@ -359,7 +359,7 @@ def _plans(run) -> dict:
     statements = [(s, p) for s, p in _capture_sql(run) if s.lstrip().upper().startswith("SELECT")]
     # Each of the page and the count is preceded by the selector's own small lookups (a class or
     # region code, how common a searched word is): the page is the ordered read, the count the last.
-    page_sql = next(st for st in reversed(statements) if "ORDER BY" in st[0] and "LIMIT" in st[0])
+    page_sql = next(st for st in reversed(statements) if 'FROM "cases_case"' in st[0] and "ORDER BY" in st[0])
     count_sql = statements[-1]
     out = {}
     for key, (sql, params) in (("page", page_sql), ("count", count_sql)):

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import BigIntegerField, CharField, Q, Value
 from django.utils import timezone
 
 from civicgrid.accounts.models import GridStaffing, Role, RoleAssignment
@@ -115,16 +115,22 @@ def scope_for(user, *, on: date | None = None) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     on = on or timezone.localdate()
-    assignments = list(
+    # Roles and grid posts in one round trip (this runs on every request); a post comes back as
+    # the role "" on its grid.
+    posts = (
+        GridStaffing.objects.filter(Q(end__isnull=True) | Q(end__gte=on), user=user, start__lte=on)
+        .order_by()
+        .annotate(post_role=Value("", output_field=CharField()), no_department=Value(None, BigIntegerField()))
+        .values_list("post_role", "grid_id", "no_department")
+    )
+    rows = list(
         RoleAssignment.objects.filter(_active(on), user=user)
         .order_by()
         .values_list("role", "region_id", "department_id")
+        .union(posts, all=True)
     )
-    posts = list(
-        GridStaffing.objects.filter(Q(end__isnull=True) | Q(end__gte=on), user=user, start__lte=on)
-        .order_by()
-        .values_list("grid_id", flat=True)
-    )
+    assignments = [row for row in rows if row[0]]
+    posts = [region for role, region, _d in rows if not role]
     roles = {role for role, _, _ in assignments}
     if posts:
         roles.add(Role.GRID_WORKER)

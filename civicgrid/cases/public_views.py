@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,6 +26,7 @@ from civicgrid.cases.models import Case, Channel, Satisfaction
 from civicgrid.cases.views import case_input, map_config, see_other, with_purpose_labels
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError, NotFound
+from civicgrid.regions import locator
 from civicgrid.throttle import throttle_allows
 
 # The session remembers the report just made, so its follow page can say "save this link" once.
@@ -34,7 +36,11 @@ _CODE = re.compile(r"^[A-Za-z0-9-]{4,24}$")
 
 def report(request):
     values = request.POST if request.method == "POST" else {"idempotency_key": uuid.uuid4().hex}
-    context = {"values": values, "map": map_config(point=None) | {"editable": True, "focus": []}}
+    context = {
+        "values": values,
+        "map": map_config(point=None) | {"editable": True, "focus": []},
+        "communities": _communities(),
+    }
     if request.method != "POST":
         return render(request, "cases/report.html", context)
     if not _report_allowed(request):
@@ -56,7 +62,7 @@ def report(request):
     try:
         created = services.case_create(
             actor=actor,
-            data=case_input(request, channel=Channel.RESIDENT),
+            data=_placed_without_map(request, case_input(request, channel=Channel.RESIDENT)),
             idempotency_key=request.POST.get("idempotency_key", ""),
             submitted_by=submitter(request),
         )
@@ -65,6 +71,28 @@ def report(request):
         return render(request, "cases/report.html", context, status=error.status)
     request.session[JUST_REPORTED] = created.case.tracking_code
     return see_other(reverse("track-case", args=[created.case.tracking_code]))
+
+
+def _communities() -> list[dict]:
+    try:
+        return locator.communities()
+    except DomainError:  # no active boundary generation yet: the map alone must do
+        return []
+
+
+def _placed_without_map(request, data: services.CaseInput) -> services.CaseInput:
+    """Without JavaScript there is no map: the form then offers the community, and the case is
+    placed inside it (the grid worker verifies every public report on site). The address is then
+    required, so that the place can be found."""
+    code = request.POST.get("community", "").strip()
+    if data.lon is not None or not code:
+        return data
+    point = locator.community_point(code)
+    if point is None:
+        raise DomainError("unknown_community", _("Choose your community from the list."))
+    if not data.address.strip():
+        raise DomainError("address_required", _("Without the map, give the address or a landmark."))
+    return replace(data, lon=point[0], lat=point[1], crs="wgs84")
 
 
 def _report_allowed(request) -> bool:

@@ -237,9 +237,8 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
         raise DomainError(
             "idempotency_key_required", _("Every report needs an idempotency key of 8–80 characters.")
         )
-    previous = _keyed(key)
-    if previous is not None:
-        return _replayed(previous, submitted_by)
+    # A replayed key is not looked up first: almost every key is new, and the unique index finds
+    # a replay anyway (IntegrityError below; the replay's work is rolled back).
     role = _check_channel(data.channel, actor)
     title = _text(data.title, TITLE_MAX, "title")
     description = _text(data.description, DESCRIPTION_MAX, "description")

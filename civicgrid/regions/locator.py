@@ -127,3 +127,28 @@ def loaded_index(generation: int | str | None = None) -> LoadedIndex:
             if loaded is None:
                 loaded = _indexes[generation_id] = _load(generation_id)
     return loaded
+
+
+def communities() -> list[dict]:
+    """The communities of the active generation's grids, by street: [{street, communities:
+    [{code, name}]}] — for a place picker that needs no map."""
+    loaded = loaded_index()
+    streets: dict[str, dict] = {}
+    for place in loaded.places:
+        street = streets.setdefault(place["street"]["code"], {"street": place["street"], "communities": {}})
+        street["communities"].setdefault(place["community"]["code"], place["community"])
+    return [
+        {"street": s["street"], "communities": sorted(s["communities"].values(), key=lambda c: c["code"])}
+        for _code, s in sorted(streets.items())
+    ]
+
+
+def community_point(code: str) -> tuple[float, float] | None:
+    """A point inside the community's largest grid (active generation), or None if it has none."""
+    loaded = loaded_index()
+    inside = [i for i, place in enumerate(loaded.places) if place["community"]["code"] == code]
+    if not inside:
+        return None
+    largest = max(inside, key=lambda i: loaded.index.geometries[i].area)
+    point = loaded.index.geometries[largest].representative_point()
+    return round(point.x, 7), round(point.y, 7)

@@ -548,3 +548,17 @@ def test_an_address_sending_too_many_reports_is_told_to_wait(client, cases_demo,
     assert Case.objects.count() == before + 2
     other = Client(REMOTE_ADDR="10.1.2.3")  # another address is not held back
     assert other.post("/report/", _report_form(other)).status_code == 303
+
+
+def test_without_javascript_a_resident_places_the_report_by_community(client, cases_demo):
+    form = _report_form(client)
+    assert 'name="community"' in client.get("/report/").content.decode()  # the <noscript> picker
+    mapless = form | {"lon": "", "lat": "", "community": "320102002001"}
+    refused = client.post("/report/", mapless)  # no address: nobody could find the place
+    assert refused.status_code == 400 and 'data-code="address_required"' in refused.content.decode()
+    response = client.post("/report/", mapless | {"address": "梅园新村 12 号门口"})
+    assert response.status_code == 303
+    case = Case.objects.get(idempotency_key=form["idempotency_key"])
+    assert case.community.code == "320102002001" and case.grid.parent_id == case.community_id
+    unknown = client.post("/report/", _report_form(client) | {"lon": "", "lat": "", "community": "999"})
+    assert unknown.status_code == 400 and 'data-code="unknown_community"' in unknown.content.decode()
