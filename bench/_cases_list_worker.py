@@ -346,8 +346,11 @@ def indexes_in(plan: str) -> list[str]:
         for m in re.finditer(
             r"(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on|INDEX) (\w+)", line
         ):
-            if m.group(1) not in found:
+            if m.group(1) not in found and not m.group(1).isdigit():
                 found.append(m.group(1))
+        virtual = re.search(r"SCAN (\w+) VIRTUAL TABLE", line)  # SQLite's FTS5 text index
+        if virtual and f"{virtual.group(1)} (FTS5)" not in found:
+            found.append(f"{virtual.group(1)} (FTS5)")
         # A full read of the cases table: PostgreSQL's Seq Scan, SQLite's SCAN without an index.
         if re.search(r"Seq Scan on cases_case\b|^\s*SCAN cases_case\s*$", line) and "full scan" not in found:
             found.append("full scan")

@@ -486,7 +486,10 @@ _UNITS = bulk.Table(CaseUnit, with_pk=False)
 
 def _write(rows: tuple[list, list, list], counters: dict[date, int], district_code: str) -> None:
     """One transaction: the cases, their events and units, and the day counters they used."""
+    outermost = not connection.in_atomic_block  # SET LOCAL would outlive an inner block
     with transaction.atomic():
+        if outermost:
+            bulk.skip_reference_checks()
         for table, table_rows in zip((_CASES, _EVENTS, _UNITS), rows, strict=True):
             table.insert(table_rows)
         for day, last in counters.items():
