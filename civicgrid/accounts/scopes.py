@@ -7,12 +7,14 @@ is sent to that department; a grid post (``GridStaffing``) covers its grid.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import BigIntegerField, CharField, Q, Value
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from civicgrid.accounts.models import GridStaffing, Role, RoleAssignment
@@ -51,10 +53,6 @@ def region_q(scope: Scope, field: str) -> Q:
     if scope.everything:
         return Q()
     return Q(**{f"{field}__in": scope.region_ids})
-
-
-def _active(on: date) -> Q:
-    return Q(valid_from__lte=on) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
 
 
 # The region tree (children by parent), read at most every TREE_TTL seconds per process: reading
@@ -110,25 +108,36 @@ def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
     return answer
 
 
+@functools.cache
+def _scope_sql() -> str:
+    """The user's roles valid on a day, and their grid posts on it (as the role "")."""
+    q = connection.ops.quote_name
+    ra, gs = RoleAssignment._meta, GridStaffing._meta
+
+    def col(meta, name):
+        return q(meta.get_field(name).column)
+
+    return (
+        f"SELECT {col(ra, 'role')}, {col(ra, 'region')}, {col(ra, 'department')} FROM {q(ra.db_table)} "
+        f"WHERE {col(ra, 'user')} = %s AND {col(ra, 'valid_from')} <= %s "
+        f"AND ({col(ra, 'valid_until')} IS NULL OR {col(ra, 'valid_until')} >= %s) "
+        f"UNION ALL SELECT '', {col(gs, 'grid')}, NULL FROM {q(gs.db_table)} "
+        f"WHERE {col(gs, 'user')} = %s AND {col(gs, 'start')} <= %s "
+        f"AND ({col(gs, 'end')} IS NULL OR {col(gs, 'end')} >= %s)"
+    )
+
+
 def scope_for(user, *, on: date | None = None) -> Scope:
     """The scope of ``user`` today (or ``on``); anonymous and inactive users get nothing."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     on = on or timezone.localdate()
-    # Roles and grid posts in one round trip (this runs on every request); a post comes back as
-    # the role "" on its grid.
-    posts = (
-        GridStaffing.objects.filter(Q(end__isnull=True) | Q(end__gte=on), user=user, start__lte=on)
-        .order_by()
-        .annotate(post_role=Value("", output_field=CharField()), no_department=Value(None, BigIntegerField()))
-        .values_list("post_role", "grid_id", "no_department")
-    )
-    rows = list(
-        RoleAssignment.objects.filter(_active(on), user=user)
-        .order_by()
-        .values_list("role", "region_id", "department_id")
-        .union(posts, all=True)
-    )
+    # Roles and grid posts in one round trip (this runs on every request; building the same
+    # two ORM queries cost more than running them); a post comes back as the role "" on its grid.
+    day = on.isoformat()
+    with connection.cursor() as cursor:
+        cursor.execute(_scope_sql(), [user.pk, day, day, user.pk, day, day])
+        rows = cursor.fetchall()
     assignments = [row for row in rows if row[0]]
     posts = [region for role, region, _d in rows if not role]
     roles = {role for role, _, _ in assignments}
