@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from civicgrid.accounts.models import GridStaffing, Role, RoleAssignment
 from civicgrid.regions.models import Region
+from civicgrid.sql import column, table
 
 
 @dataclass(frozen=True)
@@ -111,19 +112,18 @@ def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
 @functools.cache
 def _scope_sql() -> str:
     """The user's roles valid on a day, and their grid posts on it (as the role "")."""
-    q = connection.ops.quote_name
-    ra, gs = RoleAssignment._meta, GridStaffing._meta
+    ra, gs = RoleAssignment, GridStaffing
 
-    def col(meta, name):
-        return q(meta.get_field(name).column)
+    def c(model, name):
+        return column(model, name)
 
     return (
-        f"SELECT {col(ra, 'role')}, {col(ra, 'region')}, {col(ra, 'department')} FROM {q(ra.db_table)} "
-        f"WHERE {col(ra, 'user')} = %s AND {col(ra, 'valid_from')} <= %s "
-        f"AND ({col(ra, 'valid_until')} IS NULL OR {col(ra, 'valid_until')} >= %s) "
-        f"UNION ALL SELECT '', {col(gs, 'grid')}, NULL FROM {q(gs.db_table)} "
-        f"WHERE {col(gs, 'user')} = %s AND {col(gs, 'start')} <= %s "
-        f"AND ({col(gs, 'end')} IS NULL OR {col(gs, 'end')} >= %s)"
+        f"SELECT {c(ra, 'role')}, {c(ra, 'region')}, {c(ra, 'department')} FROM {table(ra)} "
+        f"WHERE {c(ra, 'user')} = %s AND {c(ra, 'valid_from')} <= %s "
+        f"AND ({c(ra, 'valid_until')} IS NULL OR {c(ra, 'valid_until')} >= %s) "
+        f"UNION ALL SELECT '', {c(gs, 'grid')}, NULL FROM {table(gs)} "
+        f"WHERE {c(gs, 'user')} = %s AND {c(gs, 'start')} <= %s "
+        f"AND ({c(gs, 'end')} IS NULL OR {c(gs, 'end')} >= %s)"
     )
 
 

@@ -4,9 +4,11 @@ workflow needs: who owns a stage, which department a rule sends a case to.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +20,7 @@ from civicgrid.cases import search
 from civicgrid.cases.models import Case, CaseClass, CaseState, CaseUnit, DispatchRule, Stage
 from civicgrid.errors import DomainError, NotFound, OutOfScope
 from civicgrid.regions.models import Level, Region
+from civicgrid.sql import column, table
 
 S = CaseState
 
@@ -287,30 +290,45 @@ def dispatch_suggest(case: Case) -> tuple[Department | None, str]:
 
 
 def stage_owner_ids(case: Case) -> list[int]:
-    """The people whose move the case waits for: who gets its warnings and overdue notices."""
-    today = timezone.localdate()
-    active = Q(valid_from__lte=today) & (Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+    """The people whose move the case waits for: who gets its warnings and overdue notices.
+    Hand-written SQL (see ``civicgrid.sql``): it runs on every intake and move."""
+    day = timezone.localdate().isoformat()
     stage = case.stage
     if stage in (Stage.VERIFY, Stage.CHECK):
-        return list(
-            GridStaffing.objects.filter(
-                Q(end__isnull=True) | Q(end__gte=today),
-                grid_id=case.grid_id,
-                post__in=[GridPost.FULL_TIME, GridPost.PART_TIME],
-                start__lte=today,
-            )
-            .order_by()  # GridStaffing's default ordering would join regions to sort by code
-            .values_list("user_id", flat=True)
-        )
-    if stage in (Stage.ACCEPT, Stage.HANDLE) and case.department_id:
-        roles = Q(role=Role.DEPARTMENT_HANDLER, department_id=case.department_id)
+        sql = _owner_sql("grid")
+        params = [case.grid_id, GridPost.FULL_TIME, GridPost.PART_TIME, day, day]
+    elif stage in (Stage.ACCEPT, Stage.HANDLE) and case.department_id:
+        sql = _owner_sql("department")
+        params = [Role.DEPARTMENT_HANDLER, case.department_id, day, day]
     else:
-        leads = (
-            [Role.SHIFT_LEAD] if stage in (Stage.REGISTER, Stage.CLOSE) else [Role.OPERATOR, Role.SHIFT_LEAD]
+        first, second = (
+            (Role.SHIFT_LEAD, Role.SHIFT_LEAD)
+            if stage in (Stage.REGISTER, Stage.CLOSE)
+            else (Role.OPERATOR, Role.SHIFT_LEAD)
         )
-        roles = Q(role__in=leads, region_id=case.district_id) | Q(
-            role=Role.STREET_OPERATOR, region_id=case.street_id
+        sql = _owner_sql("leads")
+        params = [first, second, case.district_id, Role.STREET_OPERATOR, case.street_id, day, day]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+@functools.cache
+def _owner_sql(kind: str) -> str:
+    ra, gs = RoleAssignment, GridStaffing
+    if kind == "grid":  # the grid's full- and part-time workers whose post runs today
+        return (
+            f"SELECT {column(gs, 'user')} FROM {table(gs)} WHERE {column(gs, 'grid')} = %s "
+            f"AND {column(gs, 'post')} IN (%s, %s) AND {column(gs, 'start')} <= %s "
+            f"AND ({column(gs, 'end')} IS NULL OR {column(gs, 'end')} >= %s)"
         )
-    return list(
-        RoleAssignment.objects.filter(active & roles).order_by().values_list("user_id", flat=True).distinct()
+    active = (
+        f"{column(ra, 'valid_from')} <= %s "
+        f"AND ({column(ra, 'valid_until')} IS NULL OR {column(ra, 'valid_until')} >= %s)"
     )
+    role, region = column(ra, "role"), column(ra, "region")
+    if kind == "department":  # the lead department's handlers
+        where = f"{role} = %s AND {column(ra, 'department')} = %s"
+    else:  # the command centre's leads of the district, and the street's operator
+        where = f"(({role} IN (%s, %s) AND {region} = %s) OR ({role} = %s AND {region} = %s))"
+    return f"SELECT DISTINCT {column(ra, 'user')} FROM {table(ra)} WHERE {where} AND {active}"
