@@ -112,11 +112,7 @@ def region_subtrees(root_ids: set[int]) -> tuple[frozenset[int], bool]:
 @functools.cache
 def _scope_sql() -> str:
     """The user's roles valid on a day, and their grid posts on it (as the role "")."""
-    ra, gs = RoleAssignment, GridStaffing
-
-    def c(model, name):
-        return column(model, name)
-
+    ra, gs, c = RoleAssignment, GridStaffing, column
     return (
         f"SELECT {c(ra, 'role')}, {c(ra, 'region')}, {c(ra, 'department')} FROM {table(ra)} "
         f"WHERE {c(ra, 'user')} = %s AND {c(ra, 'valid_from')} <= %s "

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +20,6 @@ from civicgrid.cases.models import (
     AttachmentPurpose,
     Case,
     CaseClass,
-    CaseCounter,
     CaseEvent,
     CaseState,
     CaseUnit,
@@ -29,6 +27,7 @@ from civicgrid.cases.models import (
     Satisfaction,
     Urgency,
 )
+from civicgrid.cases.numbering import next_number, tracking_code
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.uploads import CleanFile, clean_upload
 from civicgrid.cases.workflow import Action, Actor
@@ -50,7 +49,6 @@ CHANNEL_ROLES = {
 }
 # Reports by staff who saw the matter themselves skip the on-site verification (核实).
 VERIFIED_CHANNELS = frozenset({Channel.GRID_WORKER, Channel.LEADER})
-_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 @dataclass
@@ -145,39 +143,6 @@ def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: 
     return rows
 
 
-def next_number(district_code: str, day: date) -> str:
-    """``320102-20261128-000123``: district, day, and that day's running number.
-
-    The counter row stays locked until the caller's transaction commits (that keeps the numbers
-    gap-free), so every concurrent intake waits on it: one statement bumps and reads it
-    (UPDATE … RETURNING; PostgreSQL, and SQLite from 3.35)."""
-    quote = connection.ops.quote_name
-    bump = "UPDATE {} SET {} = {} + 1 WHERE {} = %s AND {} = %s RETURNING {}".format(
-        quote(CaseCounter._meta.db_table), *map(quote, ("last", "last", "district_code", "day", "last"))
-    )
-    for _attempt in range(3):
-        with connection.cursor() as cursor:
-            cursor.execute(bump, [district_code, connection.ops.adapt_datefield_value(day)])
-            row = cursor.fetchone()
-        if row is not None:
-            return number_text(district_code, day, row[0])
-        try:
-            with transaction.atomic():
-                CaseCounter.objects.create(district_code=district_code, day=day, last=1)
-            return number_text(district_code, day, 1)
-        except IntegrityError:  # another writer created today's counter first
-            continue
-    raise RuntimeError(f"no case counter for {district_code} {day} after three attempts")
-
-
-def number_text(district_code: str, day: date, last: int) -> str:
-    return f"{district_code}-{day:%Y%m%d}-{last:06d}"
-
-
-def tracking_code() -> str:
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
-
-
 def _region_ids(place: dict) -> dict[str, int]:
     """The ids of the place's regions: known to the loaded grid index (no query)."""
     codes = [place[k]["code"] for k in ("grid", "community", "street", "district")]
@@ -188,13 +153,9 @@ def _region_ids(place: dict) -> dict[str, int]:
 
 
 def _keyed(key: str) -> Case | None:
-    """The case made under this idempotency key, if any. Not first(): the key is unique, and
-    first() sorts by Case's ordering, whose compilation costs more than the lookup itself. The id
-    alone is asked first: almost every key is new, and the whole row costs several times more."""
-    found = next(
-        iter(Case.objects.filter(idempotency_key=key).order_by().values_list("pk", flat=True)[:1]), None
-    )
-    return None if found is None else Case.objects.get(pk=found)
+    """The case made under this idempotency key, if any (asked only after a replay hit the unique
+    index). Not first(): the key is unique, and first() sorts by Case's ordering for nothing."""
+    return next(iter(Case.objects.filter(idempotency_key=key).order_by()[:1]), None)
 
 
 def _class(code: str) -> CaseClass | None:

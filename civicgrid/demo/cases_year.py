@@ -42,7 +42,7 @@ from civicgrid.accounts.models import (
     User,
 )
 from civicgrid.accounts.scopes import scope_for
-from civicgrid.cases import limits, selectors, services
+from civicgrid.cases import limits, numbering, selectors, services
 from civicgrid.cases.models import Case, CaseClass, CaseCounter, CaseEvent, CaseUnit, DispatchRule, Urgency
 from civicgrid.cases.services import CaseInput
 from civicgrid.cases.taxonomy import suggest_classes
@@ -346,7 +346,7 @@ class TrackingCodes:
 
     def __call__(self) -> str:
         while True:
-            code = "".join(self.rng.choices(services._CODE_ALPHABET, k=10))
+            code = "".join(self.rng.choices(numbering.CODE_ALPHABET, k=10))
             if code not in self.taken:
                 self.taken.add(code)
                 return code
@@ -412,7 +412,7 @@ def _chunks(ctx: Context, cases: int, seed: int, batch: int) -> Iterator[tuple[l
             for index, at in enumerate(created[start : start + batch], start=start + 1):
                 day = timezone.localdate(at)
                 counters[day] = days[day] = counters.get(day, 0) + 1
-                number = services.number_text(ctx.district_code, day, counters[day])
+                number = numbering.number_text(ctx.district_code, day, counters[day])
                 items.append((index, at, next_pk, number, codes()))
                 next_pk += 1
             yield items, days

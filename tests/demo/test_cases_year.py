@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from civicgrid.cases import limits, services
+from civicgrid.cases import limits, numbering, services
 from civicgrid.cases.models import Case, CaseCounter, CaseEvent, CaseState
 from civicgrid.cases.replay import case_replay_differences
 from civicgrid.cases.workflow import Action
@@ -162,7 +162,7 @@ def test_the_same_seed_gives_the_same_rows_and_another_seed_other_rows(year_demo
     assert [r["title"] for r in first] != [r["title"] for r in other]
     codes = [r["tracking_code"] for r in first]
     assert len(set(codes)) == len(codes)
-    assert all(len(c) == 10 and set(c) <= set(services._CODE_ALPHABET) for c in codes)
+    assert all(len(c) == 10 and set(c) <= set(numbering.CODE_ALPHABET) for c in codes)
 
 
 def test_numbers_follow_the_day_counter_and_the_services_continue_it(year_demo):
@@ -173,7 +173,7 @@ def test_numbers_follow_the_day_counter_and_the_services_continue_it(year_demo):
     last = numbers[-1][0]
     day = timezone.localtime(numbers[-1][1]).date()
     assert CaseCounter.objects.get(day=day).last == int(last[-6:])
-    assert services.next_number("320102", day) == f"{last[:-6]}{int(last[-6:]) + 1:06d}"
+    assert numbering.next_number("320102", day) == f"{last[:-6]}{int(last[-6:]) + 1:06d}"
 
 
 def test_the_command_adds_a_year_once_and_none_with_cases_0(year_demo):
