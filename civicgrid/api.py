@@ -83,10 +83,18 @@ def health(request):
 from civicgrid.accounts.api import accounts_router  # noqa: E402  (routers come after the handlers)
 from civicgrid.audit.api import audit_router  # noqa: E402
 from civicgrid.cases.api import router as cases_router  # noqa: E402
+from civicgrid.devices.api import router as devices_router  # noqa: E402
+from civicgrid.hotline.api import router as hotline_router  # noqa: E402
 from civicgrid.regions.api import geo_router, regions_router  # noqa: E402
+from civicgrid.routing.api import router as routing_router  # noqa: E402
+from civicgrid.whistles.api import router as whistles_router  # noqa: E402
 
 api.add_router("/geo", geo_router)
 api.add_router("/regions", regions_router)
 api.add_router("/audit", audit_router)
 api.add_router("/cases", cases_router)
+api.add_router("/hotline", hotline_router)
+api.add_router("/devices", devices_router)
+api.add_router("/whistles", whistles_router)
+api.add_router("/routing", routing_router)
 api.add_router("", accounts_router)

@@ -60,6 +60,11 @@ INSTALLED_APPS = [
     "civicgrid.regions",
     "civicgrid.cases",
     "civicgrid.notifications",
+    "civicgrid.routing",
+    "civicgrid.whistles",
+    "civicgrid.hotline",
+    "civicgrid.devices",
+    "civicgrid.open311",
     "civicgrid.demo",
     "huey.contrib.djhuey",
 ]

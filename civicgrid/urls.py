@@ -34,6 +34,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("civicgrid.open311.urls")),
+    path("hotline/", include("civicgrid.hotline.urls")),
+    path("devices/", include("civicgrid.devices.urls")),
+    path("whistles/", include("civicgrid.whistles.urls")),
+    path("routing/", include("civicgrid.routing.urls")),
     path("", include("civicgrid.cases.urls")),
 ]
 

@@ -140,6 +140,27 @@ class Stage(models.TextChoices):
     NONE = "", _("No clock")
 
 
+class Level(models.TextChoices):
+    """四级四事: what kind of matter a case is, which picks the tier that takes it first."""
+
+    FAMILY = "family", _("Family matter")
+    NEIGHBOURHOOD = "neighbourhood", _("Neighbourhood matter")
+    ESTATE = "estate", _("Housing-estate matter")
+    COMMUNITY = "community", _("Community matter")
+    STREET = "street", _("Street matter")
+    DISTRICT = "district", _("District matter")
+
+
+class Tier(models.TextChoices):
+    """Who handles a case now: the three grassroots tiers, then the street and the district
+    departments (the dispatch workflow). ``civicgrid.routing`` configures and moves them."""
+
+    BUILDING = "building", _("Building (building leader or mediator)")
+    ESTATE = "estate", _("Housing estate (building party branch and owners' committee)")
+    COMMUNITY = "community", _("Community (community party organisation)")
+    STREET = "street", _("Street and district departments")
+
+
 class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("Satisfied")
     BASIC = "basic", _("Basically satisfied")
@@ -261,6 +282,21 @@ class Case(models.Model):
     rating_comment = models.CharField(_("rating comment"), max_length=500, blank=True)
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
     followup = models.JSONField(_("follow-up call"), null=True, blank=True)
+    # 四级四事: the matter's level and the tier handling it now (with that tier's deadline).
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices, default=Level.STREET)
+    tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, default=Tier.STREET)
+    tier_deadline = models.DateTimeField(_("tier deadline"), null=True, blank=True)
+    # Duplicates: a merged case points at its master; the master carries on for all reporters.
+    master = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="linked",
+    )
+    # The spatial cell of (lon, lat) (``civicgrid.geo.cells``): the duplicate check's index.
+    cell = models.BigIntegerField(_("spatial cell"), default=0, editable=False)
     updated_at = models.DateTimeField(_("updated at"))
 
     class Meta:
@@ -281,6 +317,12 @@ class Case(models.Model):
             models.Index(
                 fields=["stage_warn_at"], name="case_warn_due", condition=Q(stage_warn_at__isnull=False)
             ),
+            # The duplicate check: the same 小类 in nearby cells, recent first.
+            models.Index(fields=["case_class", "cell", "-created_at"], name="case_class_cell"),
+            # The routing sweep: grassroots tiers whose deadline has come.
+            models.Index(
+                fields=["tier_deadline"], name="case_tier_due", condition=Q(tier_deadline__isnull=False)
+            ),
             # The overdue filter: running clocks past their deadline.
             models.Index(
                 fields=["stage_deadline"],
@@ -292,6 +334,8 @@ class Case(models.Model):
             models.CheckConstraint(condition=Q(state__in=CaseState.values), name="case_state_valid"),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="case_channel_valid"),
             models.CheckConstraint(condition=Q(urgency__in=Urgency.values), name="case_urgency_valid"),
+            models.CheckConstraint(condition=Q(level__in=Level.values), name="case_level_valid"),
+            models.CheckConstraint(condition=Q(tier__in=Tier.values), name="case_tier_valid"),
             models.CheckConstraint(
                 condition=Q(satisfaction="") | Q(satisfaction__in=Satisfaction.values),
                 name="case_satisfaction_valid",

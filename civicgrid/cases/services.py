@@ -32,6 +32,7 @@ from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.uploads import CleanFile, clean_upload
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError
+from civicgrid.geo.cells import cell_of
 from civicgrid.notifications.services import notify
 from civicgrid.regions import locator
 from civicgrid.regions.models import Region
@@ -303,6 +304,7 @@ def case_build(
         address=_text(data.address, ADDRESS_MAX, "address"),
         lon=place["wgs84"]["lon"],
         lat=place["wgs84"]["lat"],
+        cell=cell_of(place["wgs84"]["lon"], place["wgs84"]["lat"]),
         generation_id=place["generation"]["id"],
         grid_id=region_ids[place["grid"]["code"]],
         community_id=region_ids[place["community"]["code"]],
