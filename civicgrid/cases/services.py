@@ -47,6 +47,10 @@ CHANNEL_ROLES = {
     Channel.WALK_IN: (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.COMMUNITY_STAFF),
     Channel.LEADER: (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR),
     Channel.API: (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR),
+    # The integration's user (an Open311 API key, a hotline import, the device webhook).
+    Channel.OPEN311: (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR),
+    Channel.HOTLINE: (Role.OPERATOR, Role.SHIFT_LEAD),
+    Channel.SENSOR: (Role.OPERATOR, Role.SHIFT_LEAD),
 }
 # Reports by staff who saw the matter themselves skip the on-site verification (核实).
 VERIFIED_CHANNELS = frozenset({Channel.GRID_WORKER, Channel.LEADER})

@@ -3,6 +3,7 @@ year of simulated cases (``cases_year``)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -112,8 +113,25 @@ def demo_load(
     year = None
     if people and cases > 0:
         year = cases_year.load_year(cases=cases, seed=seed, progress=progress)
+        _seed_channels(progress)
     grids = Region.objects.filter(level=Level.GRID, grid_type__in=GridType.values).count()
     return DemoResult(generation=generation, created=created, grids=grids, logins=logins, cases=year)
+
+
+# Apps whose ``demo.seed(progress=…)`` adds their part of the demo (devices, a hotline batch,
+# whistles …) once the year of cases is there. Each seed is idempotent.
+CHANNEL_DEMOS = ("routing", "whistles", "hotline", "devices", "open311")
+
+
+def _seed_channels(progress: Callable[[str], None]) -> None:
+    for app in CHANNEL_DEMOS:
+        try:
+            module = importlib.import_module(f"civicgrid.{app}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"civicgrid.{app}.demo":
+                raise
+            continue
+        module.seed(progress=progress)
 
 
 def _demo_admin() -> None:
