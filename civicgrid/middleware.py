@@ -30,8 +30,10 @@ class ErrorShapeMiddleware:
         response = self.get_response(request)
         if response.status_code < 400 or not request.path.startswith(API_PREFIXES):
             return response
-        if response.get("Content-Type", "").startswith("application/json"):
-            return response  # ours already: every JSON failure is built with error_body
+        if response.get("Content-Type", "").startswith(("application/json", "text/xml")):
+            # Ours already: every JSON failure is built with error_body; Open311's XML errors
+            # are the GeoReport spec's <errors> list (civicgrid/open311/render.py).
+            return response
         code = STATUS_CODES.get(response.status_code, "http_error")
         message = _MESSAGES.get(response.status_code, gettext_noop("The request failed."))
         return JsonResponse(error_body(code, _(message)), status=response.status_code)
