@@ -52,6 +52,11 @@ class Role(models.TextChoices):
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
     PARTY_SECRETARY = "party_secretary", _("Party secretary")
     DEPUTY = "deputy", _("Deputy")
+    # 四级四事 tier owners (civicgrid.routing): residents who serve a building or an estate.
+    BUILDING_LEADER = "building_leader", _("Building leader")
+    MEDIATOR = "mediator", _("Mediator")
+    BUILDING_BRANCH = "building_branch", _("Building party branch secretary")
+    OWNERS_COMMITTEE = "owners_committee", _("Owners' committee member")
     RESIDENT = "resident", _("Resident")
     AUDITOR = "auditor", _("Auditor")
     SECURITY_ADMIN = "security_admin", _("Security administrator")
@@ -64,6 +69,10 @@ DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER})
 # Roles that carry no territory: residents see their own matters, the three administrators
 # (三权分立) see what their duty needs and nothing of the district's data by territory.
 UNSCOPED_ROLES = frozenset({Role.RESIDENT, Role.AUDITOR, Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN})
+# Territorial roles (over a grid or community) that reach only the cases routed to a tier they
+# own (四级四事, ``civicgrid.routing``), not every case of their territory: building leaders and
+# owners' committee members are residents, not the district's staff.
+TIER_ROLES = frozenset({Role.BUILDING_LEADER, Role.MEDIATOR, Role.BUILDING_BRANCH, Role.OWNERS_COMMITTEE})
 
 
 class DepartmentKind(models.TextChoices):
