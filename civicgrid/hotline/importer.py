@@ -1,0 +1,518 @@
+"""Importing a batch of hotline orders: check every row, place it, build its case with the services'
+own ``case_build`` and write a chunk of orders at a time.
+
+100,000 orders must go in within three minutes (~560 a second; ``case_create`` makes ~300), so
+a chunk's cases, first events, orders and report lines are written in bulk (``demo.bulk.Table``,
+COPY on PostgreSQL) in one transaction together with the batch's progress: a failure loses
+nothing already committed, and running the batch again resumes after the last committed row.
+Nothing is doubled: orders are unique by the hotline's number, and each case carries the
+idempotency key ``hotline:<number>``. Case numbers come from the same per-day counter as
+``case_create``, reserved as a block inside the chunk's transaction (the counter row stays locked
+until the commit, so concurrent intakes wait a moment and never get a number twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.cases import services
+from civicgrid.cases.models import Case, CaseCounter, CaseEvent, CaseState, Channel
+from civicgrid.cases.numbering import number_text, tracking_code
+from civicgrid.cases.services import CaseInput
+from civicgrid.cases.taxonomy import suggest_classes
+from civicgrid.cases.workflow import Action, Actor
+from civicgrid.demo.bulk import Table
+from civicgrid.errors import DomainError
+from civicgrid.geo import crs as geocrs
+from civicgrid.hotline import config
+from civicgrid.hotline.models import HotlineBatchLine, HotlineOrder, OrderState, Outcome
+from civicgrid.hotline.places import Gazetteer, Known
+from civicgrid.hotline.rows import OrderRow, Rejection, parse_row
+from civicgrid.regions import locator
+from civicgrid.regions.models import Region
+from civicgrid.regions.selectors import grid_locate_many
+
+CHUNK = 1000
+SUBMITTER = "hotline"  # Case.submitted_by of every imported case
+KEY_PREFIX = "hotline:"
+TITLE_MAX = 30
+_CASES, _EVENTS = Table(Case, with_pk=False), Table(CaseEvent, with_pk=False)
+_ORDERS, _LINES = Table(HotlineOrder, with_pk=False), Table(HotlineBatchLine, with_pk=False)
+
+
+@dataclass
+class Line:
+    row: int
+    external_number: str
+    outcome: str
+    case_number: str = ""
+    code: str = ""
+    message: str = ""
+
+
+@dataclass
+class Placement:
+    """Where an order goes: a place (``grid_locate`` answer and the WGS-84 point), or why not."""
+
+    place: dict | None = None
+    lon: float = 0.0
+    lat: float = 0.0
+    placed_by: str = ""
+    code: str = ""
+    message: str = ""
+
+
+@dataclass
+class ChunkResult:
+    lines: list[Line] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(Outcome.values, 0)
+        for line in self.lines:
+            out[line.outcome] += 1
+        return out
+
+
+class Context:
+    """What an import reads once: the grid index, the gazetteer, the configuration, the actor."""
+
+    def __init__(self, actor: Actor, role: str):
+        self.actor, self.role = actor, role
+        loaded = locator.loaded_index()
+        self.generation = {"id": loaded.generation_id, "name": loaded.generation_name}
+        self.region_ids = dict(loaded.region_ids) or dict(Region.objects.values_list("code", "id"))
+        self.district_code = loaded.places[0]["district"]["code"][:6]
+        self.gazetteer = Gazetteer()
+        self.mappings = config.class_mappings()
+        self._suggested: dict[str, list[str]] = {}
+
+    def suggested(self, text: str) -> list[str]:
+        found = self._suggested.get(text)
+        if found is None:
+            found = [s.code for s in suggest_classes(text)]
+            if len(self._suggested) < 100_000:
+                self._suggested[text] = found
+        return found
+
+
+def hotline_role(scope) -> str | None:
+    """The role under which someone takes hotline orders in (cases.services.CHANNEL_ROLES)."""
+    return next((r for r in services.CHANNEL_ROLES[Channel.HOTLINE] if scope.has_role(r)), None)
+
+
+# --- placing --------------------------------------------------------------------------------------
+
+
+def place_orders(ctx: Context, rows: list[OrderRow]) -> dict[str, Placement]:
+    """Place each order: by its coordinates, else by the place its address names."""
+    out: dict[str, Placement] = {}
+    points: dict[str, list[tuple[OrderRow, float, float, str]]] = {}
+    for r in rows:
+        if r.has_point:
+            points.setdefault(r.crs, []).append((r, r.lon, r.lat, "coordinates"))
+            continue
+        if not r.address:
+            out[r.external_number] = Placement(
+                code="no_place", message=_("Neither coordinates nor an address: choose the place.")
+            )
+            continue
+        known = ctx.gazetteer.match(r.address)
+        if known is None:
+            out[r.external_number] = Placement(
+                code="address_unmatched",
+                message=_("The address names no known street, community or landmark: choose the place."),
+            )
+            continue
+        points.setdefault("wgs84", []).append((r, known.lon, known.lat, known.placed_by))
+    for crs, group in points.items():
+        _loaded, found = grid_locate_many(points=[(lon, lat) for _r, lon, lat, _b in group], crs=crs)
+        wlon, wlat = geocrs.to_wgs84([g[1] for g in group], [g[2] for g in group], crs)
+        for i, (r, _lon, _lat, placed_by) in enumerate(group):
+            result = found[i]
+            if "error" in result:
+                error = result["error"]
+                out[r.external_number] = Placement(code=error["code"], message=str(error["message"])[:300])
+            else:
+                out[r.external_number] = Placement(
+                    place={
+                        "generation": ctx.generation,
+                        "wgs84": {"lon": round(float(wlon[i]), 8), "lat": round(float(wlat[i]), 8)},
+                        **result,
+                    },
+                    lon=round(float(wlon[i]), 8),
+                    lat=round(float(wlat[i]), 8),
+                    placed_by=placed_by,
+                )
+    return out
+
+
+def place_known(ctx: Context, known: Known) -> Placement:
+    """An operator's choice from the triage page (a community or landmark)."""
+    _loaded, found = grid_locate_many(points=[(known.lon, known.lat)], crs="wgs84")
+    if "error" in found[0]:
+        return Placement(code=found[0]["error"]["code"], message=str(found[0]["error"]["message"])[:300])
+    return Placement(
+        place={"generation": ctx.generation, "wgs84": {"lon": known.lon, "lat": known.lat}, **found[0]},
+        lon=known.lon,
+        lat=known.lat,
+        placed_by=f"manual:{known.placed_by}",
+    )
+
+
+# --- building -------------------------------------------------------------------------------------
+
+
+def _title(r: OrderRow) -> str:
+    first = r.content.splitlines()[0] if r.content else ""
+    return first[:TITLE_MAX]
+
+
+def order_terms(r: OrderRow, ctx: Context) -> tuple[config.Mapping | None, str, datetime]:
+    """The class mapping, feedback kind and feedback deadline of an order."""
+    mapping = ctx.mappings.get(r.hotline_class)
+    kind = config.limit_kind_for(given=r.limit_kind, urgency=r.urgency, mapping=mapping)
+    deadline = config.feedback_deadline(received_at=r.received_at, requested=r.feedback_by, kind=kind)
+    return mapping, kind, deadline
+
+
+def fingerprint(ctx: Context, r: OrderRow) -> str:
+    mapping = ctx.mappings.get(r.hotline_class)
+    return r.fingerprint(config.limit_kind_for(given=r.limit_kind, urgency=r.urgency, mapping=mapping))
+
+
+def order_row(order: HotlineOrder) -> OrderRow:
+    """A stored order as a checked row (for placing it from the triage page)."""
+    reveal = lambda v: v.reveal() if hasattr(v, "reveal") else (v or "")  # noqa: E731
+    return OrderRow(
+        external_number=order.external_number,
+        received_at=order.received_at,
+        content=order.content,
+        address=order.address,
+        lon=order.lon,
+        lat=order.lat,
+        crs=order.crs,
+        hotline_class=order.hotline_class,
+        urgency=order.urgency,
+        feedback_by=order.feedback_requested_at,
+        limit_kind=order.limit_kind,
+        caller_name=reveal(order.caller_name),
+        caller_phone=reveal(order.caller_phone),
+        facts="",
+        caller_fingerprint=order.caller_fingerprint,
+    )
+
+
+def _note(r: OrderRow, deadline: datetime) -> str:
+    return _("12345 order %(n)s (received %(at)s); feedback due %(due)s.") % {
+        "n": r.external_number,
+        "at": timezone.localtime(r.received_at).strftime("%Y-%m-%d %H:%M"),
+        "due": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def build_case(
+    ctx: Context, r: OrderRow, placement: Placement, *, at: datetime, number: str
+) -> tuple[Case, CaseEvent]:
+    """The order's case and first event in memory, exactly as ``case_create`` would make them."""
+    mapping, kind, deadline = order_terms(r, ctx)
+    coordinates = placement.placed_by == "coordinates"
+    data = CaseInput(
+        channel=Channel.HOTLINE,
+        title=_title(r),
+        description=r.content[: services.DESCRIPTION_MAX],
+        lon=r.lon if coordinates else placement.lon,
+        lat=r.lat if coordinates else placement.lat,
+        crs=r.crs if coordinates else "wgs84",
+        address=r.address,
+        urgency=r.urgency,
+        reporter_name=r.caller_name or "",
+        reporter_phone=r.caller_phone or "",
+        note=_note(r, deadline),
+    )
+    case, event = services.case_build(
+        data=data,
+        actor=ctx.actor,
+        role=ctx.role,
+        title=data.title,
+        description=data.description,
+        place=placement.place,
+        region_ids=ctx.region_ids,
+        case_class=mapping.case_class if mapping else None,
+        suggested=ctx.suggested(r.content),
+        number=number,
+        code=tracking_code(),
+        key=KEY_PREFIX + r.external_number,
+        submitted_by=SUBMITTER,
+        at=at,
+    )
+    event.data["hotline"] = {
+        "order": r.external_number,
+        "limit_kind": kind,
+        "feedback_deadline": deadline.isoformat(),
+        "placed_by": placement.placed_by,
+    }
+    return case, event
+
+
+def reserve_numbers(district_code: str, day, n: int) -> list[str]:
+    """``n`` consecutive case numbers from the day's counter (the row stays locked until commit)."""
+    quote = connection.ops.quote_name
+    bump = "UPDATE {} SET {} = {} + %s WHERE {} = %s AND {} = %s RETURNING {}".format(
+        quote(CaseCounter._meta.db_table), *map(quote, ("last", "last", "district_code", "day", "last"))
+    )
+    for _attempt in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute(bump, [n, district_code, connection.ops.adapt_datefield_value(day)])
+            row = cursor.fetchone()
+        if row is not None:
+            return [number_text(district_code, day, i) for i in range(row[0] - n + 1, row[0] + 1)]
+        try:
+            with transaction.atomic():
+                CaseCounter.objects.create(district_code=district_code, day=day, last=n)
+            return [number_text(district_code, day, i) for i in range(1, n + 1)]
+        except IntegrityError:  # another writer created today's counter first
+            continue
+    raise RuntimeError(f"no case counter for {district_code} {day} after three attempts")
+
+
+def write_cases(ctx: Context, built: list[tuple[Case, CaseEvent]], *, at: datetime) -> None:
+    """Number and insert the cases and their first events; give each its database id."""
+    if not built:
+        return
+    numbers = reserve_numbers(ctx.district_code, timezone.localdate(at), len(built))
+    for (case, _event), number in zip(built, numbers, strict=True):
+        case.number = number
+    _CASES.insert(_CASES.rows([c for c, _e in built]))
+    ids = dict(Case.objects.filter(number__in=numbers).values_list("number", "id"))
+    for case, event in built:
+        case.pk = ids[case.number]
+        case._state.adding = False
+        event.case_id = case.pk
+    _EVENTS.insert(_EVENTS.rows([e for _c, e in built]))
+
+
+def new_order(r: OrderRow, ctx: Context, *, batch_id: int, at: datetime) -> HotlineOrder:
+    _mapping, kind, deadline = order_terms(r, ctx)
+    order = HotlineOrder(batch_id=batch_id, created_at=at, state=OrderState.TRIAGED)
+    apply_row(order, r, kind=kind, deadline=deadline, at=at)
+    return order
+
+
+def apply_row(order: HotlineOrder, r: OrderRow, *, kind: str, deadline: datetime, at: datetime) -> None:
+    for name in ("external_number", "received_at", "content", "address", "lon", "lat", "crs"):
+        setattr(order, name, getattr(r, name))
+    order.hotline_class, order.urgency, order.feedback_requested_at = (
+        r.hotline_class,
+        r.urgency,
+        r.feedback_by,
+    )
+    order.limit_kind, order.feedback_deadline, order.fingerprint = kind, deadline, r.fingerprint(kind)
+    if r.caller_fingerprint is not None:
+        order.caller_name, order.caller_phone = r.caller_name, r.caller_phone
+        order.caller_fingerprint = r.caller_fingerprint
+    order.updated_at = at
+
+
+# --- one chunk ------------------------------------------------------------------------------------
+
+
+def import_chunk(
+    ctx: Context,
+    batch_id: int,
+    items: list[tuple[int, dict]],
+    seen: dict[str, int],
+    record: Callable[[ChunkResult, int], None],
+) -> ChunkResult:
+    """Rows ``items`` ((row number, raw row)) in one transaction, which ``record(result, last
+    row)`` joins (the batch's progress); ``seen`` (order number → first row in this batch) grows
+    only when the chunk commits."""
+    now = timezone.now()
+    result = ChunkResult()
+    parsed: list[tuple[int, OrderRow]] = []
+    fresh: dict[str, int] = {}
+    for row_no, raw in items:
+        r = parse_row(raw, now=now)
+        if isinstance(r, Rejection):
+            result.lines.append(
+                Line(row_no, r.external_number, Outcome.REJECTED, code=r.code, message=r.message)
+            )
+            continue
+        first = seen.get(r.external_number) or fresh.get(r.external_number)
+        if first is not None:
+            message = _("Order number already in row %(row)d of this batch.") % {"row": first}
+            result.lines.append(
+                Line(row_no, r.external_number, Outcome.REJECTED, code="duplicate_in_batch", message=message)
+            )
+            continue
+        fresh[r.external_number] = row_no
+        parsed.append((row_no, r))
+    with transaction.atomic():
+        _write_chunk(ctx, batch_id, parsed, result, now)
+        result.lines.sort(key=lambda line: line.row)
+        record(result, items[-1][0])
+    seen.update(fresh)
+    return result
+
+
+def _write_chunk(
+    ctx: Context, batch_id: int, parsed: list[tuple[int, OrderRow]], result: ChunkResult, now: datetime
+) -> None:
+    numbers = [r.external_number for _n, r in parsed]
+    existing = {
+        o.external_number: o
+        for o in HotlineOrder.objects.filter(external_number__in=numbers).select_related("case")
+    }
+    new, changed = [], []
+    for row_no, r in parsed:
+        order = existing.get(r.external_number)
+        if order is None:
+            new.append((row_no, r))
+        elif order.fingerprint == fingerprint(ctx, r) and r.caller_fingerprint in (
+            None,
+            order.caller_fingerprint,
+        ):
+            case_number = order.case.number if order.case_id else ""
+            result.lines.append(Line(row_no, r.external_number, Outcome.UNCHANGED, case_number))
+        else:
+            changed.append((row_no, r, order))
+    retry = [r for _n, r, o in changed if o.state == OrderState.TRIAGED]
+    placements = place_orders(ctx, [r for _n, r in new] + retry)
+    built, orders, numbered = [], [], []
+    for row_no, r in new:
+        order = new_order(r, ctx, batch_id=batch_id, at=now)
+        placement = placements[r.external_number]
+        if placement.place is None:
+            order.reason_code, order.reason = placement.code, placement.message
+            result.lines.append(
+                Line(
+                    row_no, r.external_number, Outcome.TRIAGED, code=placement.code, message=placement.message
+                )
+            )
+        else:
+            case, event = build_case(ctx, r, placement, at=now, number="")
+            order.state, order.placed_by, order.case = OrderState.PLACED, placement.placed_by, case
+            built.append((case, event))
+            numbered.append((Line(row_no, r.external_number, Outcome.CREATED), case))
+        orders.append(order)
+    write_cases(ctx, built, at=now)
+    for line, case in numbered:  # the numbers are known once reserved
+        line.case_number = case.number
+        result.lines.append(line)
+    for order in orders:
+        if order.case is not None:
+            order.case_id = order.case.pk
+    _ORDERS.insert(_ORDERS.rows(orders))
+    for row_no, r, order in changed:
+        result.lines.append(_update(ctx, batch_id, row_no, r, order, placements.get(r.external_number), now))
+    _LINES.insert(
+        _LINES.rows(
+            [
+                HotlineBatchLine(
+                    batch_id=batch_id,
+                    row=line.row,
+                    external_number=line.external_number[:64],
+                    outcome=line.outcome,
+                    case_number=line.case_number,
+                    code=line.code,
+                    message=line.message[:300],
+                )
+                for line in result.lines
+            ]
+        )
+    )
+
+
+def _update(
+    ctx: Context, batch_id: int, row_no: int, r: OrderRow, order: HotlineOrder, placement, now
+) -> Line:
+    """A changed order: update it and its case (text, urgency, caller) with a note on the case's
+    timeline; a case never moves backwards, and a closed case is left as it is."""
+    _mapping, kind, deadline = order_terms(r, ctx)
+    try:
+        with transaction.atomic():
+            apply_row(order, r, kind=kind, deadline=deadline, at=now)
+            order.batch_id = batch_id
+            message, code = "", ""
+            if order.state == OrderState.TRIAGED and placement is not None and placement.place is not None:
+                case, event = build_case(ctx, r, placement, at=now, number="")
+                write_cases(ctx, [(case, event)], at=now)
+                order.case, order.state, order.placed_by = case, OrderState.PLACED, placement.placed_by
+                order.reason_code = order.reason = ""
+                message = _("Placed now; case created.")
+            elif order.state == OrderState.TRIAGED and placement is not None:
+                order.reason_code, order.reason = placement.code, placement.message
+                code, message = placement.code, placement.message
+            elif order.case_id:
+                code, message = _update_case(ctx, order.case, r, deadline)
+            order.save()
+    except DomainError as exc:
+        return Line(row_no, r.external_number, Outcome.REJECTED, code=exc.code, message=exc.message[:300])
+    number = order.case.number if order.case_id else ""
+    return Line(row_no, r.external_number, Outcome.UPDATED, number, code, message)
+
+
+def _update_case(ctx: Context, case: Case, r: OrderRow, deadline: datetime) -> tuple[str, str]:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not case.is_open:
+        return "case_closed", _("The case is %(state)s: only the order was updated.") % {
+            "state": CaseState(case.state).label
+        }
+    changes = {
+        "title": _title(r),
+        "description": r.content[: services.DESCRIPTION_MAX],
+        "address": r.address,
+    }
+    if r.caller_fingerprint is not None:
+        changes |= {"reporter_name": r.caller_name, "reporter_phone": r.caller_phone}
+    what = sorted(k for k, v in changes.items() if getattr(case, k) != v)
+    if r.urgency != case.urgency:
+        what.append("urgency")
+        case.urgency = r.urgency  # written by the note's move below (MOVE_FIELDS)
+    Case.objects.filter(pk=case.pk).update(**changes)
+    note = _("12345 order %(n)s updated (%(what)s); feedback due %(due)s.") % {
+        "n": r.external_number,
+        "what": ", ".join(what) or _("time or place"),
+        "due": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M"),
+    }
+    services.case_move(
+        actor=ctx.actor, number=case.number, action=Action.NOTE, version=None, note=note, case=case
+    )
+    return "", ""
+
+
+# --- the whole batch ------------------------------------------------------------------------------
+
+
+def import_rows(
+    ctx: Context,
+    batch_id: int,
+    rows: list[dict],
+    *,
+    start: int = 0,
+    chunk: int = CHUNK,
+    record: Callable[[ChunkResult, int], None] = lambda result, done: None,
+) -> None:
+    """Import ``rows`` from index ``start`` (rows before it are committed already: their order
+    numbers are read again so that a duplicate after a resume is still caught)."""
+    seen: dict[str, int] = {}
+    stamp = timezone.now()
+    for i, raw in enumerate(rows[:start], start=1):
+        r = parse_row(raw, now=stamp)
+        if isinstance(r, OrderRow):
+            seen.setdefault(r.external_number, i)
+    for begin in range(start, len(rows), chunk):
+        items = list(enumerate(rows[begin : begin + chunk], start=begin + 1))
+        for attempt in range(2):
+            try:
+                import_chunk(ctx, batch_id, items, seen, record)
+                break
+            except IntegrityError:
+                # Another import wrote some of these orders meanwhile: read them again once.
+                if attempt:
+                    raise
