@@ -16,7 +16,8 @@ from ninja.security import django_auth
 from civicgrid.accounts.reveal import pii_reveal
 from civicgrid.accounts.scopes import request_scope
 from civicgrid.accounts.tokens import TokenAuth
-from civicgrid.cases import presenters, selectors, services
+from civicgrid.audit.services import client_ip
+from civicgrid.cases import duplicates, merging, presenters, selectors, services
 from civicgrid.cases.models import AttachmentPurpose, CaseClass
 from civicgrid.cases.schemas import (
     CaseIn,
@@ -24,7 +25,12 @@ from civicgrid.cases.schemas import (
     CaseOut,
     ClassOut,
     CreatedOut,
+    DuplicateOut,
+    DuplicateStaffOut,
+    FollowIn,
+    FollowOut,
     InboxOut,
+    MergeIn,
     MoveIn,
     RevealIn,
     SuggestionOut,
@@ -34,6 +40,7 @@ from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.workflow import Actor
 from civicgrid.errors import DomainError, OutOfScope
 from civicgrid.responses import excel_response
+from civicgrid.throttle import throttle_allows
 
 router = Router(tags=["cases"])
 # The bearer token first: django-ninja's session auth refuses a POST without a CSRF token before
@@ -132,8 +139,81 @@ def case_create(
         "replayed": created.replayed,
         "case": presenters.case_detail(case, actor, events=created.events, attachments=created.attachments),
         "suggestions": [s.__dict__ | {"matched": list(s.matched)} for s in created.suggestions],
+        # Found live, so a replay shows what is open now (public fields: the reporter may be anyone).
+        "duplicates": [d.public() for d in duplicates.duplicates_of_case(case)],
     }
     return Status(200 if created.replayed else 201, body)
+
+
+def duplicate_check_allowed(request) -> None:
+    """The public duplicate check and follow are rate-limited per client address like /report/
+    (a few checks per report: DUPLICATE_CHECK_RATE_LIMIT, default 6 × REPORT_RATE_LIMIT), so
+    nobody can map the open cases by probing."""
+    limit = getattr(settings, "DUPLICATE_CHECK_RATE_LIMIT", settings.REPORT_RATE_LIMIT * 6)
+    if not throttle_allows(
+        f"duplicates:{client_ip(request) or 'unknown'}",
+        limit=limit,
+        seconds=settings.REPORT_RATE_WINDOW_MINUTES * 60,
+    ):
+        raise DomainError(
+            "too_many_checks", _("Too many checks from this address; please try again later."), status=429
+        )
+
+
+@router.get(
+    "/duplicates",
+    response=list[DuplicateOut],
+    auth=None,
+    summary="Open cases that may already be this report (public fields only)",
+)
+def duplicates_check(
+    request, lon: float, lat: float, crs: str = "wgs84", case_class: str = "", text: str = ""
+):
+    duplicate_check_allowed(request)
+    found = duplicates.intake_candidates(lon=lon, lat=lat, crs=crs, case_class=case_class, text=text)
+    return [d.public() for d in found]
+
+
+@router.post(
+    "/{number}/follow",
+    response={201: FollowOut},
+    auth=None,
+    summary="Follow an open case the duplicate check offered, instead of reporting it again",
+)
+def case_follow(request, number: str, payload: FollowIn):
+    duplicate_check_allowed(request)
+    # Anonymous even for a signed-in browser: this endpoint has no CSRF check. Signed-in
+    # residents follow on the report page, which has one.
+    follower = merging.case_follow(number=number, user_id=None, **payload.dict())
+    return Status(
+        201,
+        {
+            "number": follower.case.number,
+            "follow_code": follower.code,
+            "url": request.build_absolute_uri(merging.follow_url(follower.code)),
+        },
+    )
+
+
+@router.get(
+    "/{number}/duplicates",
+    response=list[DuplicateStaffOut],
+    auth=READ,
+    summary="Open cases in your scope that may be the same matter as this one",
+)
+def case_duplicates(request, number: str):
+    scope = request_scope(request)
+    case = selectors.case_get(scope=scope, number=number)
+    return [d.staff() for d in duplicates.duplicates_of_case(case, scope=scope)]
+
+
+@router.post(
+    "/{number}/merge", response=CaseOut, auth=WRITE, summary="Merge this case into another (duplicate)"
+)
+def case_merge(request, number: str, payload: MergeIn):
+    actor = actor_for(request)
+    master = merging.case_merge(actor=actor, number=number, **payload.dict())
+    return presenters.case_detail(selectors.case_get(scope=actor.scope, number=master.number), actor)
 
 
 class ListQuery(Schema):

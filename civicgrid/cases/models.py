@@ -74,6 +74,11 @@ class CaseClass(models.Model):
     )
     self_resolvable = models.BooleanField(_("grid worker may self-resolve"), default=False)
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    # The duplicate check on intake (cases/duplicates.py): open cases of this 小类 this near and
+    # this recent are offered to the reporter and the operator. A wide matter (a flooded road)
+    # wants a larger radius than a blocked drain.
+    duplicate_radius_m = models.PositiveIntegerField(_("duplicate radius (m)"), default=100)
+    duplicate_window_days = models.PositiveSmallIntegerField(_("duplicate window (days)"), default=7)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -408,6 +413,36 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("case events are append-only")
+
+
+class CaseFollower(models.Model):
+    """Someone following a case they did not report: a resident who found their matter already
+    reported, or the reporter of a duplicate merged into it. The code is the secret in their
+    follow link (/track/<code>/); it shows the public progress and never grants the reporter's
+    moves (rating)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    code = models.CharField(_("follow code"), max_length=16, unique=True)
+    # Set when the follower is the reporter of this duplicate, merged into ``case``.
+    linked_case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(_("following since"))
+
+    class Meta:
+        verbose_name = _("case follower")
+        verbose_name_plural = _("case followers")
+        constraints = [
+            # One row per person and case (a signed-in resident following twice gets the same code).
+            models.UniqueConstraint(fields=["case", "user"], name="case_follower_once"),
+            models.UniqueConstraint(fields=["linked_case"], name="case_follower_linked_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ← {self.user_id or 'link'}"
 
 
 class AttachmentPurpose(models.TextChoices):

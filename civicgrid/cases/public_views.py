@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from civicgrid.accounts.scopes import request_scope
 from civicgrid.audit.services import client_ip
-from civicgrid.cases import presenters, selectors, services
+from civicgrid.cases import duplicate_views, merging, presenters, selectors, services
 from civicgrid.cases.api import submitter
 from civicgrid.cases.models import Case, Channel, Satisfaction
 from civicgrid.cases.views import case_input, map_config, see_other, with_purpose_labels
@@ -53,6 +53,16 @@ def report(request):
         return render(request, "cases/report.html", context, status=429)
     if not request.session.session_key:
         request.session.save()  # a replay is recognised by its session: it must have one
+    try:
+        if request.POST.get("follow"):
+            return duplicate_views.report_follow(request, request.POST)
+    except DomainError as error:
+        context |= {"error": error, "files_lost": bool(request.FILES)}
+        return render(request, "cases/report.html", context, status=error.status)
+    if offered := duplicate_views.report_offer(request, request.POST):
+        # "This may already be reported": follow one of these, or send the report anyway.
+        context |= {"duplicates": offered, "files_lost": bool(request.FILES)}
+        return render(request, "cases/report.html", context)
     user = request.user
     actor = (
         Actor(user_id=user.pk, scope=request_scope(request), name=str(user))
@@ -109,6 +119,8 @@ def track(request):
     if not code:
         return render(request, "cases/track_form.html", {})
     error = None
+    if merging.follower_by_code(code):
+        return HttpResponseRedirect(reverse("track-case", args=[code.upper().replace("-", "")]))
     if _CODE.match(code):
         try:
             case = selectors.case_by_tracking_code(code)
@@ -148,6 +160,7 @@ def _render_track(request, case: Case, *, error: DomainError | None = None, stat
             "map": map_config(point=(case.lon, case.lat), grid=case.grid.code, generation=case.generation_id),
             "error": error,
             "posted": posted or {},
+            "merged_into": merging.merged_into(case),
         },
         status=status,
     )
@@ -158,6 +171,8 @@ def _render_track(request, case: Case, *, error: DomainError | None = None, stat
 
 
 def track_case(request, code: str):
+    if follower := merging.follower_by_code(code):  # a follow link, not the reporter's
+        return duplicate_views.follow_page(request, follower)
     return _render_track(request, _tracked(code))
 
 

@@ -137,10 +137,58 @@ class CaseOut(CaseSummaryOut):
     moves: list[MoveOut]
 
 
+class DuplicateOut(Schema):
+    """An open case that may be the same matter, as anyone may see it (cases/duplicates.py)."""
+
+    number: str
+    title: str
+    state: str
+    state_label: str
+    distance_m: int = Field(description="rounded to 10 m")
+    reported_on: date
+    similarity: float = Field(description="text similarity, 0–1")
+
+
+class DuplicateStaffOut(Schema):
+    number: str
+    title: str
+    state: str
+    state_label: str
+    case_class: str
+    created_at: datetime
+    distance_m: float
+    age_hours: float
+    similarity: float
+    score: float = Field(description="0–1: 0.4 nearness + 0.2 recency + 0.4 text similarity")
+    version: int
+
+
 class CreatedOut(Schema):
     replayed: bool
     case: CaseOut
     suggestions: list[SuggestionOut]
+    duplicates: list[DuplicateOut] = Field([], description="open cases that may be the same matter")
+
+
+class MergeIn(Schema):
+    master: str = Field(description="the number of the case this one is merged into")
+    version: int = Field(description="this case's version you saw; a stale one is refused with 409")
+    note: str = ""
+    cross_class: bool = Field(False, description="confirm merging cases of different classes")
+
+
+class FollowIn(Schema):
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+    case_class: str = ""
+    text: str = ""
+
+
+class FollowOut(Schema):
+    number: str
+    follow_code: str
+    url: str
 
 
 class CaseListOut(Schema):

@@ -433,9 +433,16 @@ def _move_locked(
 ) -> workflow.MoveResult:
     seen = case.version
     result = move_build(case, action, actor, note=note, raw=raw, at=at or timezone.now(), lon=lon, lat=lat)
-    fields = [f for f in MOVE_FIELDS]
+    move_save(case, seen, result)
+    return result
+
+
+def move_save(case: Case, seen: int, result: workflow.MoveResult, **extra) -> None:
+    """Write a move made in memory (and ``extra`` fields, e.g. a merge's master) — only if the case
+    is still at version ``seen``."""
+    fields = {f: getattr(case, f) for f in MOVE_FIELDS}
     # Optimistic concurrency: only the writer who saw version ``seen`` may write.
-    written = Case.objects.filter(pk=case.pk, version=seen).update(**{f: getattr(case, f) for f in fields})
+    written = Case.objects.filter(pk=case.pk, version=seen).update(**fields, **extra)
     if not written:
         raise DomainError(
             "stale_version", _("Someone else changed this case meanwhile; reload it."), status=409
@@ -446,7 +453,6 @@ def _move_locked(
         CaseUnit.objects.bulk_create(
             [CaseUnit(case=case, department_id=d, lead=lead) for d, lead in result.units]
         )
-    return result
 
 
 def move_build(
@@ -584,3 +590,6 @@ def _after_change(case: Case, event: CaseEvent) -> None:
             link=f"/track/{case.tracking_code}/",
             title=_("Your report %(number)s has been dealt with — please rate it.") % {"number": case.number},
         )
+    from civicgrid.cases.merging import followers_notify  # merging builds on this module
+
+    followers_notify(case, event)

@@ -318,6 +318,10 @@ def move_data(post) -> dict:
 @login_required
 @require_POST
 def case_move(request, number: str, action: str):
+    if action == Action.MERGE:  # two cases at once: cases/merging.py
+        from civicgrid.cases.duplicate_views import case_merge
+
+        return case_merge(request, number)
     case_or_404(request, number)  # outside the scope: the 404 page, before anything is parsed
     move = workflow.MOVES.get(action)
     if move is None or action == Action.RATE:

@@ -48,6 +48,8 @@ class Action:
     UNPAUSE = "unpause"
     SELF_RESOLVE = "self_resolve"
     NOTE = "note"
+    MERGE = "merge"  # this case is a duplicate: it joins its master (cases/merging.py)
+    MERGE_IN = "merge_in"  # the master's side of a merge
 
 
 ACTION_LABELS = {
@@ -73,6 +75,8 @@ ACTION_LABELS = {
     Action.UNPAUSE: gettext_lazy("Restart the clock"),
     Action.SELF_RESOLVE: gettext_lazy("Resolved on the spot"),
     Action.NOTE: gettext_lazy("Add a note"),
+    Action.MERGE: gettext_lazy("Merged into another case (duplicate)"),
+    Action.MERGE_IN: gettext_lazy("A duplicate report was merged in"),
 }
 
 # The clock each state runs; states not listed stop it.
@@ -234,6 +238,15 @@ MOVES: dict[str, Move] = {
 }
 
 
+# Merging takes two cases at once, so its moves are not in MOVES (which lists the one-case moves
+# offered on a case's page): cases/merging.py checks them with check_move(..., moves=MERGE_MOVES).
+_MERGERS = (R.OPERATOR, R.SHIFT_LEAD, R.STREET_OPERATOR)
+MERGE_MOVES: dict[str, Move] = {
+    Action.MERGE: Move(Action.MERGE, _OPEN, S.VOIDED, _MERGERS, AREA, guard=lambda c: c.master_id is None),
+    Action.MERGE_IN: Move(Action.MERGE_IN, _OPEN, None, _MERGERS, AREA, guard=lambda c: c.master_id is None),
+}
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who makes a move: a signed-in person with a scope, or a resident holding a tracking link."""
@@ -280,9 +293,11 @@ def _allowed(case: Case, actor: Actor) -> list[str]:
     return [m.action for m in available_moves(case, actor)]
 
 
-def check_move(case: Case, action: str, actor: Actor, *, note: str = "") -> tuple[Move, str]:
+def check_move(
+    case: Case, action: str, actor: Actor, *, note: str = "", moves: dict[str, Move] = MOVES
+) -> tuple[Move, str]:
     """The move and acting role, or the refusal: 409 from this state, 403 for this person."""
-    move = MOVES.get(action)
+    move = moves.get(action)
     if move is None:
         raise DomainError("unknown_action", _("There is no move called %(a)s.") % {"a": action})
     if not _possible(move, case):
