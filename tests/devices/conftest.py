@@ -32,9 +32,8 @@ def register(external_id: str, grid: str, *, kind: str = DeviceKind.CAMERA, secr
 
 
 @pytest.fixture
-def devices(request):
+def devices(cases_demo):  # noqa: F811 (the fixture, imported above)
     """The demo, the default alarm types and two cameras: one in grid A, one in grid B."""
-    request.getfixturevalue("cases_demo")
     alarm_types_load_default()
     return {"a": register(CAMERA, GRID_A), "b": register(CAMERA_B, GRID_B)}
 
