@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from civicgrid.accounts.models import GridStaffing, Role, RoleAssignment
+from civicgrid.accounts.models import TIER_ROLES, GridStaffing, Role, RoleAssignment
 from civicgrid.regions.models import Region
 from civicgrid.sql import column, table
 
@@ -35,6 +35,9 @@ class Scope:
     # True when the scope reaches every region: filters are then skipped, because a district-wide
     # IN list of ~700 ids costs 1.5–2× the unfiltered query (bench/bench_scopes.py).
     everything: bool = False
+    # (role, region id) of the tier roles (``TIER_ROLES``): kept apart from ``anchors`` because
+    # they reach only the cases routed to that role's tiers there (``civicgrid.routing``).
+    tier_anchors: frozenset[tuple[str, int]] = field(default=frozenset())
 
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -139,7 +142,8 @@ def scope_for(user, *, on: date | None = None) -> Scope:
     roles = {role for role, _, _ in assignments}
     if posts:
         roles.add(Role.GRID_WORKER)
-    anchors = {region for _, region, _ in assignments if region} | set(posts)
+    tiered = {(role, region) for role, region, _ in assignments if role in TIER_ROLES}
+    anchors = {region for role, region, _ in assignments if region and role not in TIER_ROLES} | set(posts)
     departments = {department for _, _, department in assignments if department}
     region_ids, everything = region_subtrees(anchors)
     return Scope(
@@ -149,6 +153,7 @@ def scope_for(user, *, on: date | None = None) -> Scope:
         department_ids=frozenset(departments),
         anchors=frozenset(anchors),
         everything=everything,
+        tier_anchors=frozenset(tiered),
     )
 
 

@@ -40,6 +40,9 @@ def case_summary(case: Case, now=None) -> dict:
         "stage_deadline": case.stage_deadline,
         "overdue": is_overdue(case, now),
         "version": case.version,
+        "level": case.level,
+        "tier": case.tier,
+        "tier_deadline": case.tier_deadline,
     }
 
 

@@ -38,6 +38,9 @@ class CaseIn(Schema):
     address: str = ""
     case_class: str = Field("", description="a 小类 code; suggested from the text when empty")
     urgency: str = "normal"
+    level: str = Field(
+        "street", description="四级四事: family, neighbourhood, estate, community, street or district"
+    )
     reporter_name: str = ""
     reporter_phone: str = ""
     self_resolve: bool = False
@@ -84,6 +87,9 @@ class CaseSummaryOut(Schema):
     stage_deadline: datetime | None
     overdue: bool
     version: int
+    level: str
+    tier: str
+    tier_deadline: datetime | None
 
 
 class EventOut(Schema):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from civicgrid.accounts.models import Department, DepartmentKind, GridPost, GridStaffing, Role, RoleAssignment
 from civicgrid.accounts.scopes import Scope
 from civicgrid.cases import search
-from civicgrid.cases.models import Case, CaseClass, CaseState, CaseUnit, DispatchRule, Stage
+from civicgrid.cases.models import Case, CaseClass, CaseState, CaseUnit, DispatchRule, Stage, Tier
 from civicgrid.errors import DomainError, NotFound, OutOfScope
 from civicgrid.regions.models import Level, Region
 from civicgrid.sql import column, table
@@ -44,6 +44,10 @@ def case_scope_q(scope: Scope) -> Q:
     q = Q(pk__in=[])
     if scope.anchors:
         q |= _anchor_q(scope)
+    if scope.tier_anchors:  # 四级四事 tier roles: only the cases routed to their tiers
+        from civicgrid.routing.selectors import tier_scope_q  # routing reads this module
+
+        q |= tier_scope_q(scope)
     if scope.department_ids:
         co = CaseUnit.objects.filter(case=OuterRef("pk"), department_id__in=scope.department_ids)
         q |= Q(department_id__in=scope.department_ids) | Exists(co)
@@ -294,6 +298,10 @@ def stage_owner_ids(case: Case) -> list[int]:
     Hand-written SQL (see ``civicgrid.sql``): it runs on every intake and move."""
     day = timezone.localdate().isoformat()
     stage = case.stage
+    if stage == Stage.HANDLE and case.tier != Tier.STREET:  # at a grassroots tier: its owners
+        from civicgrid.routing.selectors import tier_owner_ids
+
+        return tier_owner_ids(case)
     if stage in (Stage.VERIFY, Stage.CHECK):
         sql = _owner_sql("grid")
         params = [case.grid_id, GridPost.FULL_TIME, GridPost.PART_TIME, day, day]

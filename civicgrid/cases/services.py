@@ -24,6 +24,7 @@ from civicgrid.cases.models import (
     CaseState,
     CaseUnit,
     Channel,
+    Level,
     Satisfaction,
     Urgency,
 )
@@ -37,6 +38,7 @@ from civicgrid.notifications.services import notify
 from civicgrid.regions import locator
 from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import grid_locate
+from civicgrid.routing.services import route_new_case
 
 TITLE_MAX, DESCRIPTION_MAX, ADDRESS_MAX, NOTE_MAX = 100, 2000, 200, 2000
 FILES_MAX = 9
@@ -74,6 +76,7 @@ class CaseInput:
     address: str = ""
     case_class: str = ""
     urgency: str = Urgency.NORMAL
+    level: str = Level.STREET  # 四级四事: picks the first tier (civicgrid.routing)
     reporter_name: str = ""
     reporter_phone: str = ""
     self_resolve: bool = False
@@ -215,6 +218,10 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
         raise DomainError("location_required", _("Give the place (longitude and latitude)."))
     if data.urgency not in Urgency.values:
         raise DomainError("unknown_urgency", _("Unknown urgency %(u)s.") % {"u": data.urgency})
+    if data.level not in Level.values:
+        raise DomainError(
+            "unknown_level", _("Unknown level %(l)s.") % {"l": data.level}, {"level": data.level}
+        )
     place = grid_locate(lon=data.lon, lat=data.lat, crs=data.crs)
     case_class = _class(data.case_class)
     suggestions = suggest_classes(f"{title} {description}")
@@ -322,7 +329,13 @@ def case_build(
         submitted_by=submitted_by[:64],
     )
     initial = CaseState.REPORTED if data.channel in VERIFIED_CHANNELS else CaseState.VERIFYING
-    event = workflow.start_case(case, at=at, actor=actor, role=role, initial=initial, note=data.note)
+    # A case for a grassroots tier goes straight to its owners' hands (docs/decisions/0005).
+    routed = route_new_case(case, level=data.level, at=at, resolving=data.self_resolve)
+    event = workflow.start_case(
+        case, at=at, actor=actor, role=role, initial=CaseState.HANDLING if routed else initial, note=data.note
+    )
+    if routed:
+        event.data["tier"] = routed
     event.data["suggested"] = suggested
     if data.crs != "wgs84":
         event.data["input"] = {"crs": data.crs, "lon": data.lon, "lat": data.lat}
@@ -505,6 +518,7 @@ MOVE_FIELDS = [
     "stage_deadline",
     "stage_warn_at",
     "due_at",
+    "tier_deadline",
     "clock_working",
     "paused_at",
     "pending_extension",

@@ -36,6 +36,7 @@ from civicgrid.cases.models import (
     CaseClass,
     CaseState,
     Channel,
+    Level,
     Satisfaction,
     Urgency,
 )
@@ -399,6 +400,7 @@ def case_input(request, *, channel: str) -> services.CaseInput:
         address=post.get("address", ""),
         case_class=post.get("case_class", "").strip(),
         urgency=post.get("urgency") or Urgency.NORMAL,
+        level=post.get("level") or Level.STREET,
         reporter_name=post.get("reporter_name", ""),
         reporter_phone=post.get("reporter_phone", ""),
         self_resolve=post.get("self_resolve") == "on",
@@ -428,6 +430,7 @@ def case_new(request):
         "channels": channels,
         "classes": class_groups(),
         "urgencies": Urgency.choices,
+        "levels": Level.choices,
         "values": values,
         "map": map_config(point=None) | {"focus": _focus_codes(actor.scope), "editable": True},
     }

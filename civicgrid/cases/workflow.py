@@ -19,8 +19,9 @@ from civicgrid.accounts.models import Role
 from civicgrid.accounts.scopes import ANONYMOUS, Scope
 from civicgrid.cases import limits
 from civicgrid.cases.clock import Limit
-from civicgrid.cases.models import Case, CaseEvent, CaseState, Stage
+from civicgrid.cases.models import Case, CaseEvent, CaseState, Stage, Tier
 from civicgrid.errors import DomainError
+from civicgrid.routing.config import tier_limit
 
 S = CaseState
 
@@ -48,6 +49,10 @@ class Action:
     UNPAUSE = "unpause"
     SELF_RESOLVE = "self_resolve"
     NOTE = "note"
+    # 四级四事 (civicgrid.routing makes these; they move the case between tiers, not in MOVES)
+    TIER_ESCALATE = "tier_escalate"
+    TIER_SEND_DOWN = "tier_send_down"
+    TIER_RESOLVE = "tier_resolve"
     MERGE = "merge"  # this case is a duplicate: it joins its master (cases/merging.py)
     MERGE_IN = "merge_in"  # the master's side of a merge
 
@@ -75,6 +80,9 @@ ACTION_LABELS = {
     Action.UNPAUSE: gettext_lazy("Restart the clock"),
     Action.SELF_RESOLVE: gettext_lazy("Resolved on the spot"),
     Action.NOTE: gettext_lazy("Add a note"),
+    Action.TIER_ESCALATE: gettext_lazy("Escalate to the next tier"),
+    Action.TIER_SEND_DOWN: gettext_lazy("Send down (misrouted)"),
+    Action.TIER_RESOLVE: gettext_lazy("Resolved at the tier"),
     Action.MERGE: gettext_lazy("Merged into another case (duplicate)"),
     Action.MERGE_IN: gettext_lazy("A duplicate report was merged in"),
 }
@@ -137,6 +145,8 @@ MOVES: dict[str, Move] = {
             S.DISPATCHED,
             (R.OPERATOR, R.SHIFT_LEAD, R.STREET_OPERATOR),
             AREA,
+            # A case at a grassroots tier (四级四事) is escalated to the street tier first.
+            guard=lambda c: c.tier == Tier.STREET,
         ),
         Move(Action.ACCEPT, frozenset({S.DISPATCHED}), S.HANDLING, (R.DEPARTMENT_HANDLER,), DEPARTMENT),
         Move(
@@ -336,6 +346,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.get_default_timezone()).isoformat() if value else None
 
 
+def _handle_limit(case: Case) -> Limit:
+    """At a grassroots tier the tier's limit (routing configuration), else the class's."""
+    return tier_limit(case.tier) or limits.handle_limit(case.case_class, case.urgency)
+
+
 def _enter_stage(case: Case, at: datetime, clock: dict) -> None:
     """Start the clock of the case's (new) state and say so in the event's data."""
     cal = limits.calendar()
@@ -348,7 +363,7 @@ def _enter_stage(case: Case, at: datetime, clock: dict) -> None:
         clock["stage"] = ""
         return
     if stage == Stage.HANDLE:
-        limit = limits.handle_limit(case.case_class, case.urgency)
+        limit = _handle_limit(case)
         deadline = case.due_at
     else:
         limit = limits.stage_limit(stage, case.urgency)
@@ -435,7 +450,9 @@ def apply_move(
         case.due_at = None
     elif a == Action.CHECK_FAIL:
         case.rework_count += 1
-        case.due_at = cal.add(at, limits.handle_limit(case.case_class, case.urgency))
+        case.due_at = cal.add(at, _handle_limit(case))
+        if case.tier != Tier.STREET:  # reworked at its tier: the tier's clock, escalated if missed
+            case.tier_deadline = case.due_at
     elif a == Action.CLOSE:
         case.closed_at = at
     elif a == Action.RATE:

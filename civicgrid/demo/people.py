@@ -3,8 +3,10 @@
 Every grid gets a full-time grid worker (and every third a part-time one), every community a
 grid chief (社区书记, who is 大网格长 of all its grids), community staff and a party secretary;
 every street an operator; the district a command-centre operator and a shift lead; a dozen
-departments each get a handler. All demo users share one demo password, hashed once, because
-hashing 900 passwords with Argon2 would take a minute for nothing.
+departments each get a handler; every grid its 四级四事 tier owners (building leader, building
+party branch secretary, owners' committee member) and every community a mediator. All demo users
+share one demo password, hashed once, because hashing thousands of passwords with Argon2 would
+take minutes for nothing.
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
         roles.append((chief, Role.GRID_CHIEF, community, None))
         roles.append((person(f"staff-{community.code}"), Role.COMMUNITY_STAFF, community, None))
         roles.append((person(f"party-{community.code}"), Role.PARTY_SECRETARY, community, None))
+        # 四级四事 tier owners (civicgrid.routing): a mediator for the community; per grid (one
+        # housing estate) a building leader, the building party branch and the owners' committee.
+        roles.append((person(f"med-{community.code}"), Role.MEDIATOR, community, None))
         for n, grid in enumerate(by_community.get(community.pk, [])):
             posts.append((chief, grid, GridPost.CHIEF))
             worker = person(f"gw-{grid.code}")
@@ -117,6 +122,9 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
                 posts.append((worker, grid, GridPost.BRANCH_SECRETARY))
             if n % 3 == 0:
                 posts.append((person(f"pt-{grid.code}"), grid, GridPost.PART_TIME))
+            roles.append((person(f"bl-{grid.code}"), Role.BUILDING_LEADER, grid, None))
+            roles.append((person(f"bb-{grid.code}"), Role.BUILDING_BRANCH, grid, None))
+            roles.append((person(f"oc-{grid.code}"), Role.OWNERS_COMMITTEE, grid, None))
     for street in streets[:4]:
         roles.append((person(f"deputy-{street.code[:9]}"), Role.DEPUTY, street, None))
     for i in range(1, 4):

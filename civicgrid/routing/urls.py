@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from civicgrid.routing import views
+
+urlpatterns = [
+    path("", views.tier_list, name="routing-list"),
+    path("cases/<str:number>/<str:action>", views.tier_move, name="routing-move"),
+]
