@@ -170,23 +170,23 @@ def whistle_figures(*, scope: Scope, date_from=None, date_to=None) -> dict:
     summonses = Summons.objects.filter(whistle__in=whistles.values("pk")).order_by()
     departments = []
     for row in summonses.values("department__code", "department__name").annotate(
-        summoned=Count("id"),
-        reported=Count("id", filter=Q(reported_at__isnull=False)),
-        on_time=Count("id", filter=Q(reported_at__isnull=False, late=False)),
-        late=Count("id", filter=Q(reported_at__isnull=False, late=True)),
-        missing=Count("id", filter=Q(reported_at__isnull=True, late=True)),
+        # (n_ prefixes: an annotation may not shadow the "late" column its own filter reads)
+        n_summoned=Count("id"),
+        n_on_time=Count("id", filter=Q(reported_at__isnull=False, late=False)),
+        n_late=Count("id", filter=Q(reported_at__isnull=False, late=True)),
+        n_missing=Count("id", filter=Q(reported_at__isnull=True, late=True)),
     ):
-        due = row["reported"] + row["missing"]
+        due = row["n_on_time"] + row["n_late"] + row["n_missing"]
         departments.append(
             {
                 "department": row["department__code"],
                 "name": row["department__name"],
-                "summoned": row["summoned"],
+                "summoned": row["n_summoned"],
                 "due": due,
-                "on_time": row["on_time"],
-                "late": row["late"],
-                "missing": row["missing"],
-                "on_time_rate": _rate(row["on_time"], due),
+                "on_time": row["n_on_time"],
+                "late": row["n_late"],
+                "missing": row["n_missing"],
+                "on_time_rate": _rate(row["n_on_time"], due),
             }
         )
     departments.sort(key=lambda d: d["department"])
