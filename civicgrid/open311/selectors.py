@@ -72,17 +72,25 @@ def jurisdiction_resolve(value: str | None) -> Jurisdiction:
     raise NotFound("unknown_jurisdiction", _("There is no jurisdiction %(j)s here.") % {"j": value[:40]})
 
 
+# (the loaded index, its districts): a new index object (another generation, a forget()) recomputes.
+_served: list = [None, []]
+
+
 def _served_districts() -> list[Jurisdiction]:
-    """The districts of the active boundary generation (from the loaded grid index: no query)."""
+    """The districts of the active boundary generation, from its loaded grid index (no query);
+    a committed generation never changes, so they are worked out once per loaded index."""
     loaded = locator.loaded_index()
-    found: dict[str, Jurisdiction] = {}
-    for place in loaded.places:
-        district = place["district"]
-        if district and district["code"] not in found:
-            found[district["code"]] = Jurisdiction(
-                loaded.region_ids[district["code"]], district["code"], district["name"]
-            )
-    return sorted(found.values(), key=lambda d: d.code)
+    seen, served = _served
+    if seen is not loaded:
+        found: dict[str, Jurisdiction] = {}
+        for place in loaded.places:
+            district = place["district"]
+            if district and district["code"] not in found:
+                code = district["code"]
+                found[code] = Jurisdiction(loaded.region_ids[code], code, district["name"])
+        served = sorted(found.values(), key=lambda d: d.code)
+        _served[:] = [loaded, served]
+    return served
 
 
 # --- services -------------------------------------------------------------------------------------

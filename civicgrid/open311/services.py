@@ -102,7 +102,9 @@ def _coordinate(params, name: str, low: float, high: float) -> float | None:
     return value
 
 
-_street_points: dict[tuple[int, str], tuple[float, float]] = {}
+# (the loaded index, {street code: point}): a committed generation's streets never move, so a
+# street's point is computed once per loaded index (a new index object starts afresh).
+_street_points: list = [None, {}]
 _street_lock = threading.Lock()
 
 
@@ -116,19 +118,21 @@ def _region_point(code: str) -> tuple[float, float] | None:
     community = locator.community_point(code)
     if community is not None:
         return community
-    key = (loaded.generation_id, code)
-    if key not in _street_points:
-        inside = [
-            g
-            for g, p in zip(loaded.index.geometries, loaded.places, strict=True)
-            if p["street"]["code"] == code
-        ]
-        if not inside:
-            return None
-        point = unary_union(inside).representative_point()
-        with _street_lock:  # a committed generation's streets never move: computed once per process
-            _street_points[key] = (round(point.x, 7), round(point.y, 7))
-    return _street_points[key]
+    with _street_lock:
+        if _street_points[0] is not loaded:
+            _street_points[:] = [loaded, {}]
+        known = _street_points[1]
+        if code not in known:
+            inside = [
+                g
+                for g, p in zip(loaded.index.geometries, loaded.places, strict=True)
+                if p["street"]["code"] == code
+            ]
+            if not inside:
+                return None
+            point = unary_union(inside).representative_point()
+            known[code] = (round(point.x, 7), round(point.y, 7))
+        return known[code]
 
 
 def _named_place(text: str) -> tuple[float, float] | None:

@@ -193,6 +193,13 @@ def test_it_places_a_post_by_address_string_or_address_id(spec, api_key):
     status, (request,) = spec.get(f"requests/{posted[0]['service_request_id']}")
     assert request["address"] == "梅园新村社区大院门口" and request["address_id"].startswith("320102002001")
 
+    for street in ({"address_id": "320102002000"}, {"address_string": "南京市玄武区玄武门街道某路口"}):
+        status, posted = spec.post("requests", {"api_key": api_key, "service_code": "E0201", **street})
+        assert status in (200, 201), posted
+        status, (request,) = spec.get(f"requests/{posted[0]['service_request_id']}")
+        prefix = "320102002" if "address_id" in street else "320102005"
+        assert request["address_id"].startswith(prefix), "placed inside the street named"
+
     status, posted = spec.post(
         "requests", {"api_key": api_key, "service_code": "E0201", "address_id": GRID_A}
     )
