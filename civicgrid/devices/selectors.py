@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.scopes import Scope, region_q
-from civicgrid.devices.models import ACCEPTED, Alarm, AlarmType, Device
+from civicgrid.devices.models import Alarm, AlarmType, Device
 from civicgrid.errors import NotFound, OutOfScope
 
 
@@ -54,10 +54,6 @@ def alarm_counts(*, device: Device) -> dict[str, int]:
     """How many alarms the device sent, by outcome."""
     rows = Alarm.objects.filter(device=device).values("outcome").annotate(n=Count("id")).order_by()
     return {row["outcome"]: row["n"] for row in rows}
-
-
-def accepted_count(*, case_id: int) -> int:
-    return Alarm.objects.filter(case_id=case_id, outcome__in=ACCEPTED).count()
 
 
 def alarm_type_list() -> QuerySet[AlarmType]:
