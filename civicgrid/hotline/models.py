@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.cases.clock import parse_limit
+from civicgrid.cases.models import Urgency
 from civicgrid.pii.fields import EncryptedTextField
 from civicgrid.pii.kinds import PIIKind
 
@@ -247,7 +248,7 @@ class HotlineOrder(models.Model):
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     crs = models.CharField(_("coordinate system"), max_length=8, default="wgs84")
     hotline_class = models.CharField(_("hotline class"), max_length=100, blank=True)
-    urgency = models.CharField(_("urgency"), max_length=16)
+    urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices)
     feedback_requested_at = models.DateTimeField(_("requested feedback time"), null=True, blank=True)
     limit_kind = models.CharField(_("feedback kind"), max_length=16, choices=LimitKind.choices)
     feedback_deadline = models.DateTimeField(_("feedback deadline"))

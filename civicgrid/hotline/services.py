@@ -249,7 +249,8 @@ def order_place(*, actor: Actor, order_id: int, place: str) -> HotlineOrder:
         if placement.place is None:
             raise DomainError(placement.code, placement.message)
         now = timezone.now()
-        case, event = importer.build_case(ctx, importer.order_row(order), placement, at=now, number="")
+        row = importer.order_row(order)
+        case, event = importer.build_case(ctx, row, placement, importer.order_terms(row, ctx), at=now)
         importer.write_cases(ctx, [(case, event)], at=now)
         order.case, order.state, order.placed_by = case, OrderState.PLACED, placement.placed_by
         order.reason_code, order.reason, order.updated_at = "", "", now
