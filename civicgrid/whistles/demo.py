@@ -90,7 +90,7 @@ def _past(n: int, rng: random.Random, street: Region, blower: User, departments:
     for d in summoned:
         fate = rng.random()
         # Most come in time; some come late; a few never come (flagged late by the sweep).
-        reported = None if fate > 0.9 else opened + timedelta(seconds=span * (0.3 + fate))
+        reported = None if fate > 0.9 else min(opened + timedelta(seconds=span * (0.3 + fate)), now)
         late = reported is None or reported > deadline
         rows.append(
             Summons(
