@@ -73,6 +73,8 @@ class CaseClassAdmin(ConfigAdmin):
                 )
             },
         ),
+        # The duplicate check on intake (docs/duplicates.md).
+        (_("Duplicates"), {"fields": ("duplicate_radius_m", "duplicate_window_days")}),
     )
 
     def get_urls(self):
