@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
@@ -33,6 +34,7 @@ from civicgrid.devices.models import ACCEPTED, TYPE_CODE_PATTERN, Alarm, AlarmOu
 from civicgrid.devices.services import intake_actor
 from civicgrid.errors import DomainError
 from civicgrid.regions.selectors import grid_locate
+from civicgrid.throttle import throttle_allows
 
 SNAPSHOT_TYPES = ("image/jpeg", "image/png")
 ALARM_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -98,6 +100,11 @@ class Refused(DomainError):
 def alarm_receive(request: Request) -> Taken:
     """Check and take one alarm. Raises ``Refused`` (already recorded) when it is not taken."""
     now = timezone.now()
+    if _blocked(request.ip):
+        # Not recorded: a flood of junk must not flood the alarm table and the audit chain.
+        raise Refused(
+            "too_many_refusals", _("Too many refused alarms from this address; wait a minute."), 429
+        )
     device = None
     try:
         device = _device(request)
@@ -368,8 +375,33 @@ def _case_input(device: Device, parsed: Parsed, files: list[Upload]) -> CaseInpu
     )
 
 
+def refusals_per_minute() -> int:
+    """Refusals one address may cause a minute before it is ignored for the rest of the minute
+    (setting DEVICES_REFUSALS_PER_MINUTE, default 600; 0: no limit). High, because a whole street's
+    cameras may sit behind one NAT address and one of them may be misconfigured."""
+    return int(getattr(settings, "DEVICES_REFUSALS_PER_MINUTE", 600))
+
+
+def _blocked(ip: str | None) -> bool:
+    return refusals_per_minute() > 0 and cache.get(f"devices-blocked:{ip or 'unknown'}") is not None
+
+
+def _count_refusal(ip: str | None) -> None:
+    key = ip or "unknown"
+    if not throttle_allows(f"devices-refused:{key}", limit=refusals_per_minute(), seconds=60):
+        cache.set(f"devices-blocked:{key}", 1, timeout=60)
+        audit_record(
+            action="devices.alarms_blocked",
+            result=AuditResult.DENIED,
+            object_type="ip",
+            object_id=key,
+            detail={"refusals_per_minute": refusals_per_minute()},
+        )
+
+
 def _record_refusal(refused: Refused, request: Request, device: Device | None, now: datetime) -> None:
     """Keep the refusal: an Alarm row (what was known) and, for the device owner, an audit record."""
+    _count_refusal(request.ip)
     Alarm.objects.create(
         received_at=now,
         device=device,

@@ -268,3 +268,17 @@ def test_a_body_too_large_is_refused(client, devices, clock, settings):
     settings.UPLOAD_MAX_BYTES = 1000
     error_of(fire(client, alarm(text="x" * 100, snapshot="A" * 80_000)), 413, "too_large")
     assert refusals("too_large").count() == 1
+
+
+def test_an_address_flooding_refusals_is_ignored_for_a_minute_and_that_is_audited(
+    client, devices, clock, settings
+):
+    settings.DEVICES_REFUSALS_PER_MINUTE = 3
+    for _ in range(4):
+        error_of(fire(client, alarm(), signature="0" * 64), 401, "bad_signature")
+    error_of(fire(client, alarm(), signature="0" * 64), 429, "too_many_refusals")
+    error_of(fire(client, alarm()), 429, "too_many_refusals")  # even a good one, for the minute
+
+    assert refusals("bad_signature").count() == 4 and not refusals("too_many_refusals").exists()
+    assert AuditRecord.objects.filter(action="devices.alarms_blocked").count() == 1
+    assert not sensor_cases().exists()
