@@ -13,7 +13,6 @@ until the commit, so concurrent intakes wait a moment and never get a number twi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -35,7 +34,7 @@ from civicgrid.geo import crs as geocrs
 from civicgrid.hotline import config
 from civicgrid.hotline.models import HotlineBatchLine, HotlineOrder, OrderState, Outcome
 from civicgrid.hotline.places import Gazetteer, Known
-from civicgrid.hotline.rows import OrderRow, Rejection, parse_row
+from civicgrid.hotline.rows import OrderRow
 from civicgrid.regions import locator
 from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import grid_locate_many
@@ -333,131 +332,25 @@ def order_values(r: OrderRow, terms: Terms, *, at: datetime) -> dict:
     return values
 
 
-def _new_order_row(values: dict, *, batch_id: int, at: datetime, case: Case | None, placement: Placement):
+def new_order_row(values: dict, *, batch_id: int, at: datetime, placed: bool, placement: Placement):
     """A new order as the bulk writer reads it: a plain object with every column's attribute
-    (a model instance per order cost a tenth of the import)."""
+    (a model instance per order cost a tenth of the import); its case id is set by the writer."""
     return SimpleNamespace(
         **({"caller_name": "", "caller_phone": "", "caller_fingerprint": ""} | values),
         batch_id=batch_id,
         created_at=at,
-        state=OrderState.PLACED if case is not None else OrderState.TRIAGED,
-        placed_by=placement.placed_by if case is not None else "",
-        reason_code=placement.code if case is None else "",
-        reason=placement.message if case is None else "",
-        case_id=case.pk if case is not None else None,
+        state=OrderState.PLACED if placed else OrderState.TRIAGED,
+        placed_by=placement.placed_by if placed else "",
+        reason_code="" if placed else placement.code,
+        reason="" if placed else placement.message,
+        case_id=None,
     )
 
 
-# --- one chunk ------------------------------------------------------------------------------------
+# --- a changed order ------------------------------------------------------------------------------
 
 
-def import_chunk(
-    ctx: Context,
-    batch_id: int,
-    items: list[tuple[int, dict]],
-    seen: dict[str, int],
-    record: Callable[[ChunkResult, int], None],
-) -> ChunkResult:
-    """Rows ``items`` ((row number, raw row)) in one transaction, which ``record(result, last
-    row)`` joins (the batch's progress); ``seen`` (order number → first row in this batch) grows
-    only when the chunk commits."""
-    now = timezone.now()
-    result = ChunkResult()
-    parsed: list[tuple[int, OrderRow]] = []
-    fresh: dict[str, int] = {}
-    for row_no, raw in items:
-        r = parse_row(raw, now=now)
-        if isinstance(r, Rejection):
-            result.lines.append(
-                Line(row_no, r.external_number, Outcome.REJECTED, code=r.code, message=r.message)
-            )
-            continue
-        first = seen.get(r.external_number) or fresh.get(r.external_number)
-        if first is not None:
-            message = _("Order number already in row %(row)d of this batch.") % {"row": first}
-            result.lines.append(
-                Line(row_no, r.external_number, Outcome.REJECTED, code="duplicate_in_batch", message=message)
-            )
-            continue
-        fresh[r.external_number] = row_no
-        parsed.append((row_no, r))
-    with transaction.atomic():
-        _write_chunk(ctx, batch_id, parsed, result, now)
-        result.lines.sort(key=lambda line: line.row)
-        record(result, items[-1][0])
-    seen.update(fresh)
-    return result
-
-
-def _write_chunk(
-    ctx: Context, batch_id: int, parsed: list[tuple[int, OrderRow]], result: ChunkResult, now: datetime
-) -> None:
-    numbers = [r.external_number for _n, r in parsed]
-    existing = {
-        o.external_number: o
-        for o in HotlineOrder.objects.filter(external_number__in=numbers).select_related("case")
-    }
-    new, changed = [], []
-    for row_no, r in parsed:
-        order = existing.get(r.external_number)
-        if order is None:
-            new.append((row_no, r))
-        elif order.fingerprint == fingerprint(ctx, r) and r.caller_fingerprint in (
-            None,
-            order.caller_fingerprint,
-        ):
-            case_number = order.case.number if order.case_id else ""
-            result.lines.append(Line(row_no, r.external_number, Outcome.UNCHANGED, case_number))
-        else:
-            changed.append((row_no, r, order))
-    retry = [r for _n, r, o in changed if o.state == OrderState.TRIAGED]
-    placements = place_orders(ctx, [r for _n, r in new] + retry)
-    built, pending = [], []
-    for row_no, r in new:
-        terms = order_terms(r, ctx)
-        placement = placements[r.external_number]
-        case = None
-        if placement.place is None:
-            result.lines.append(
-                Line(
-                    row_no, r.external_number, Outcome.TRIAGED, code=placement.code, message=placement.message
-                )
-            )
-        else:
-            case, event = build_case(ctx, r, placement, terms, at=now)
-            built.append((case, event))
-        pending.append((row_no, r, terms, placement, case))
-    write_cases(ctx, built, at=now)
-    orders = []
-    for row_no, r, terms, placement, case in pending:
-        values = order_values(r, terms, at=now)
-        orders.append(_new_order_row(values, batch_id=batch_id, at=now, case=case, placement=placement))
-        if case is not None:  # the numbers are known once reserved
-            result.lines.append(Line(row_no, r.external_number, Outcome.CREATED, case.number))
-    _ORDERS.insert(_ORDERS.rows(orders))
-    for row_no, r, order in changed:
-        result.lines.append(_update(ctx, batch_id, row_no, r, order, placements.get(r.external_number), now))
-    names = [name for _f, name, _a in _LINES.columns]
-    _LINES.insert(
-        [
-            tuple(
-                {
-                    "batch_id": batch_id,
-                    "row": line.row,
-                    "external_number": line.external_number[:64],
-                    "outcome": line.outcome,
-                    "case_number": line.case_number,
-                    "code": line.code,
-                    "message": line.message[:300],
-                }[name]
-                for name in names
-            )
-            for line in result.lines
-        ]
-    )
-
-
-def _update(
+def update_order(
     ctx: Context, batch_id: int, row_no: int, r: OrderRow, order: HotlineOrder, placement, now
 ) -> Line:
     """A changed order: update it and its case (text, urgency, caller) with a note on the case's
@@ -514,36 +407,3 @@ def _update_case(ctx: Context, case: Case, r: OrderRow, deadline: datetime) -> t
         actor=ctx.actor, number=case.number, action=Action.NOTE, version=None, note=note, case=case
     )
     return "", ""
-
-
-# --- the whole batch ------------------------------------------------------------------------------
-
-
-def import_rows(
-    ctx: Context,
-    batch_id: int,
-    rows: list[dict],
-    *,
-    start: int = 0,
-    chunk: int | None = None,
-    record: Callable[[ChunkResult, int], None] = lambda result, done: None,
-) -> None:
-    """Import ``rows`` from index ``start`` (rows before it are committed already: their order
-    numbers are read again so that a duplicate after a resume is still caught)."""
-    chunk = chunk or CHUNK
-    seen: dict[str, int] = {}
-    stamp = timezone.now()
-    for i, raw in enumerate(rows[:start], start=1):
-        r = parse_row(raw, now=stamp)
-        if isinstance(r, OrderRow):
-            seen.setdefault(r.external_number, i)
-    for begin in range(start, len(rows), chunk):
-        items = list(enumerate(rows[begin : begin + chunk], start=begin + 1))
-        for attempt in range(2):
-            try:
-                import_chunk(ctx, batch_id, items, seen, record)
-                break
-            except IntegrityError:
-                # Another import wrote some of these orders meanwhile: read them again once.
-                if attempt:
-                    raise

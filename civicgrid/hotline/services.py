@@ -26,7 +26,7 @@ from civicgrid.audit.models import AuditResult
 from civicgrid.audit.services import audit_record
 from civicgrid.cases.workflow import Actor
 from civicgrid.errors import DomainError
-from civicgrid.hotline import formats, importer
+from civicgrid.hotline import formats, importer, pipeline
 from civicgrid.hotline.importer import ChunkResult, Context, hotline_role
 from civicgrid.hotline.models import BatchStatus, HotlineBatch, HotlineOrder, OrderState
 from civicgrid.hotline.selectors import order_get
@@ -172,7 +172,7 @@ def batch_run(*, batch_id: int, progress: Callable[[str], None] = lambda line: N
                 shown[0] = done * 20 // batch.total
                 transaction.on_commit(lambda: progress(_progress_line(batch, done, started)))
 
-        importer.import_rows(ctx, batch.pk, rows, start=batch.done, record=record)
+        pipeline.import_rows(ctx, batch.pk, rows, start=batch.done, record=record)
     except DomainError as exc:
         batch.refresh_from_db()
         if batch.status != BatchStatus.REFUSED:

@@ -11,7 +11,7 @@ from civicgrid.accounts.models import User
 from civicgrid.audit.models import AuditRecord
 from civicgrid.cases.models import Case, CaseClass, CaseEvent, CaseState, Channel
 from civicgrid.errors import DomainError
-from civicgrid.hotline import importer, services
+from civicgrid.hotline import importer, pipeline, services
 from civicgrid.hotline.models import (
     BatchStatus,
     HotlineBatch,
@@ -288,18 +288,18 @@ def test_case_numbers_from_a_block_never_collide_with_single_intake(hotline):
 
 
 def test_a_failed_import_resumes_after_its_last_committed_chunk(hotline, monkeypatch):
-    monkeypatch.setattr(importer, "CHUNK", 2)
-    real = importer.import_chunk
+    monkeypatch.setattr(pipeline, "CHUNK", 2)
+    real = pipeline.write_chunk
     calls = []
 
-    def failing(ctx, batch_id, items, seen, record):
-        calls.append(items[0][0])
+    def failing(ctx, batch_id, prepared, seen, record):
+        calls.append(prepared.last_row)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        return real(ctx, batch_id, items, seen, record)
+        return real(ctx, batch_id, prepared, seen, record)
 
     rows = [order(f"M{i}") for i in range(5)] + [order("M0")]
-    monkeypatch.setattr(importer, "import_chunk", failing)
+    monkeypatch.setattr(pipeline, "write_chunk", failing)
     received = services.batch_receive(
         user=User.objects.get(username="operator"), name="m.json", data=as_json(rows)
     )
