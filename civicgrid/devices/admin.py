@@ -7,18 +7,23 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.audit.admin_mixins import AuditedModelAdmin
 from civicgrid.audit.services import audit_record
 from civicgrid.devices import signing
-from civicgrid.devices.exports import devices_xlsx
+from civicgrid.devices.exports import HEADERS, devices_import, devices_xlsx
 from civicgrid.devices.models import Alarm, AlarmType, Device
 from civicgrid.devices.services import DeviceInput, device_fields
 from civicgrid.errors import DomainError
 from civicgrid.responses import excel_response
+
+
+class DeviceUploadForm(forms.Form):
+    file = forms.FileField(label=_("Excel or CSV file"))
+    commit = forms.BooleanField(label=_("Write it (otherwise only check)"), required=False)
 
 
 class DeviceForm(forms.ModelForm):
@@ -75,6 +80,33 @@ class DeviceAdmin(AuditedModelAdmin):
     list_select_related = ("grid",)
     readonly_fields = ("grid", "district", "secret_set_at", "last_seen", "created_at", "updated_at")
     actions = ["rotate_secret", "export_xlsx"]
+    change_list_template = "admin/devices/device_changelist.html"
+
+    def get_urls(self):
+        own = [path("import/", self.admin_site.admin_view(self.import_view), name="devices_device_import")]
+        return own + super().get_urls()
+
+    def import_view(self, request):
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        report = None
+        form = DeviceUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            report = devices_import(
+                name=upload.name, data=upload.read(), commit=form.cleaned_data["commit"], by=request.user
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "report": report,
+            "headers": HEADERS,
+            "title": _("Import devices"),
+            "opts": self.model._meta,
+        }
+        response = render(request, "admin/devices/device_import.html", context)
+        response["Cache-Control"] = "no-store"  # new devices' secrets are on it, once
+        return response
 
     def get_readonly_fields(self, request, obj=None):
         # The id is what the device sends; changing it here would orphan its alarms' meaning.

@@ -20,15 +20,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from civicgrid.audit.services import audit_record
 from civicgrid.devices import signing
-from civicgrid.devices.exports import devices_xlsx
+from civicgrid.devices.exports import devices_import, devices_xlsx
 from civicgrid.devices.models import Device
 from civicgrid.devices.services import alarm_types_load_default
+from civicgrid.tables import xlsx_bytes
 
 DEFAULT_URL = "http://127.0.0.1:8000/devices/alarms"
 
 
 class Command(BaseCommand):
-    help = "Devices: fire a signed test alarm, load-types, export."
+    help = "Devices: fire a signed test alarm, load-types, import, export."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -45,16 +46,42 @@ class Command(BaseCommand):
         sub.add_parser("load-types", help="Add the default alarm types whose 小类 exists.")
         exp = sub.add_parser("export", help="Write the registry to an Excel file (no secrets).")
         exp.add_argument("-o", "--output", required=True)
+        imp = sub.add_parser("import", help="Read devices from Excel or CSV (dry run unless --commit).")
+        imp.add_argument("file")
+        imp.add_argument("--commit", action="store_true")
+        imp.add_argument("--secrets-out", help="with --commit: the Excel file for the new devices' secrets")
 
     def handle(self, *args, action, **options):
         if action == "load-types":
             made = alarm_types_load_default()
             self.stdout.write(f"{len(made)} alarm types added: {', '.join(t.code for t in made) or '—'}")
+        elif action == "import":
+            self._import(options)
         elif action == "export":
             Path(options["output"]).write_bytes(devices_xlsx(Device.objects.all()))
             self.stdout.write(f"written {options['output']}")
         else:
             self._fire(options)
+
+    def _import(self, options) -> None:
+        if options["commit"] and not options["secrets_out"]:
+            raise CommandError("--commit needs --secrets-out: new devices' secrets are written there, once.")
+        path = Path(options["file"])
+        report = devices_import(name=path.name, data=path.read_bytes(), commit=options["commit"])
+        for error in report.errors:
+            self.stdout.write(f"row {error['row']}: {error['message']}")
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} problems; nothing was written.")
+        if not options["commit"]:
+            self.stdout.write(f"{report.rows} rows are good (dry run: give --commit to write).")
+            return
+        if report.secrets:
+            out = Path(options["secrets_out"])
+            out.touch(mode=0o600)
+            out.chmod(0o600)  # readable by whoever runs the command, nobody else (before writing)
+            out.write_bytes(xlsx_bytes("密钥", ["设备编号", "共享密钥"], report.secrets)[0])
+            self.stdout.write(f"the new devices' secrets are in {out}; hand them over and delete the file")
+        self.stdout.write(f"{report.rows} rows: {report.created} created, {report.updated} updated.")
 
     def _fire(self, options) -> None:
         device = Device.objects.filter(external_id=options["device_id"]).first()
