@@ -203,3 +203,25 @@ def test_bad_meeting_records_are_refused_whole(wdemo, who, fields, code):
         services.meeting_record_add(actor=actor(who), number=whistle.number, **given)
     assert caught.value.code == code
     assert not MeetingRecord.objects.exists() and not MeetingTask.objects.exists()
+
+
+def test_the_sweep_command_runs_both_sweeps(wdemo, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    clock = Frozen(monkeypatch, T0)
+    blow(kind="emergency")
+    clock.to(T0 + timedelta(hours=1))
+    out = StringIO()
+    call_command("whistles", "sweep", stdout=out)
+    assert "late report-ins flagged: 2, whistles closed: 0" in out.getvalue()
+    assert Summons.objects.filter(late=True).count() == 2
+
+
+def test_community_staff_blow_on_a_case_of_their_community(wdemo):
+    case = walk(CaseState.REGISTERED, grid=GRID_A)
+    whistle = blow(STAFF_A, case=case.number, departments=("D01",))
+    assert whistle.region.code == "320102002001" and whistle.blown_as == "community_staff"
+    link = Notification.objects.get(kind="whistle.summoned").link
+    assert link == f"/whistles/{whistle.number}/"
