@@ -132,6 +132,11 @@ def service_get(code: str) -> dict:
 POSTABLE_LEVELS = [lv for lv in Level if lv != Level.DISTRICT]
 
 
+def attribute_keys() -> dict[str, tuple[bool, frozenset[str]]]:
+    """{code: (required, allowed keys)} of ``service_attributes``, without building its labels."""
+    return _ATTRIBUTE_KEYS
+
+
 def service_attributes() -> list[dict]:
     """The attributes every service takes: how urgent, and the 四级四事 level of the matter."""
     return [
@@ -284,3 +289,9 @@ def is_private(case: Case) -> bool:
     """Whether the public list shows the case without its text and with a rounded place."""
     family = case.case_class.family if case.case_class_id else ""
     return case.level in PRIVATE_LEVELS or family == Family.GOVERNANCE
+
+
+_ATTRIBUTE_KEYS = {
+    "urgency": (False, frozenset(Urgency.values)),
+    "level": (False, frozenset(lv.value for lv in POSTABLE_LEVELS)),
+}

@@ -57,23 +57,23 @@ def _field(params, name: str, limit: int) -> str:
 
 
 def _attributes(params) -> dict[str, str]:
-    """attribute[code]=value pairs, each checked against the service definition."""
-    definitions = {a["code"]: a for a in selectors.service_attributes()}
+    """attribute[code]=value pairs, each checked against the service definition (its keys, not
+    its translated labels: this runs on every post)."""
+    definitions = selectors.attribute_keys()
     found = {}
     for name in params:
-        match = _ATTRIBUTE.match(name)
-        if name.startswith("attribute") and match is None:
-            raise DomainError("bad_attribute", _("Malformed attribute field %(f)s.") % {"f": name[:48]})
-        if match is None:
+        if not name.startswith("attribute"):
             continue
+        match = _ATTRIBUTE.match(name)
+        if match is None:
+            raise DomainError("bad_attribute", _("Malformed attribute field %(f)s.") % {"f": name[:48]})
         code = match[1]
-        definition = definitions.get(code)
-        if definition is None:
+        if code not in definitions:
             raise DomainError("unknown_attribute", _("This service has no attribute %(c)s.") % {"c": code})
         values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
         if match[2] or len(values) != 1:  # attribute[x][]= is for multivaluelist; ours are single
             raise DomainError("bad_attribute", _("Attribute %(c)s takes one value.") % {"c": code})
-        keys = {v["key"] for v in definition["values"]}
+        keys = definitions[code][1]
         if values[0] not in keys:
             raise DomainError(
                 "bad_attribute_value",
@@ -81,8 +81,8 @@ def _attributes(params) -> dict[str, str]:
                 {"attribute": code, "allowed": sorted(keys)},
             )
         found[code] = values[0]
-    for code, definition in definitions.items():
-        if definition["required"] and code not in found:
+    for code, (required, _keys) in definitions.items():
+        if required and code not in found:
             raise DomainError("attribute_required", _("Attribute %(c)s is required.") % {"c": code})
     return found
 

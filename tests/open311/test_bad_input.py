@@ -170,3 +170,13 @@ def test_it_accepts_the_configured_domain_as_jurisdiction(client, cases_demo, se
         404,
         "unknown_jurisdiction",
     )
+
+
+def test_the_attribute_check_agrees_with_the_published_definition(cases_demo):
+    from civicgrid.open311 import selectors
+
+    published = {
+        a["code"]: (a["required"], frozenset(v["key"] for v in a["values"]))
+        for a in selectors.service_attributes()
+    }
+    assert selectors.attribute_keys() == published
