@@ -39,7 +39,7 @@ class Built:
     row: int
     order: OrderRow
     fingerprint: str
-    order_row: tuple  # case id still None
+    order_row: tuple | None = None  # case id still None; None: the order was stored already
     case_row: tuple | None = None  # case number still ""; None: it waits in triage
     event_row: tuple | None = None  # case id still None
     reason: tuple[str, str] = ("", "")  # why it waits in triage
@@ -58,7 +58,8 @@ def _index(table, name: str) -> int:
 
 
 def prepare_chunk(ctx: Context, items: list[tuple[int, dict]], *, batch_id: int) -> Prepared:
-    """Check, place and build the rows ``items`` ((row number, raw row)); writes nothing."""
+    """Check, place and build the rows ``items`` ((row number, raw row)); writes nothing. Orders
+    stored already are not built (a re-sent batch costs little): the writer compares or updates them."""
     now = timezone.now()
     rejected, parsed = [], []
     for row_no, raw in items:
@@ -67,6 +68,23 @@ def prepare_chunk(ctx: Context, items: list[tuple[int, dict]], *, batch_id: int)
             rejected.append(Line(row_no, r.external_number, Outcome.REJECTED, code=r.code, message=r.message))
         else:
             parsed.append((row_no, r))
+    stored = set(
+        HotlineOrder.objects.filter(external_number__in=[r.external_number for _n, r in parsed])
+        .order_by()
+        .values_list("external_number", flat=True)
+    )
+    fresh = [(n, r) for n, r in parsed if r.external_number not in stored]
+    built = {b.row: b for b in build_rows(ctx, fresh, batch_id=batch_id, at=now)}
+    for row_no, r in parsed:
+        if row_no not in built:
+            built[row_no] = Built(row_no, r, importer.fingerprint(ctx, r))
+    return Prepared(now, items[-1][0], rejected, [built[n] for n, _r in parsed])
+
+
+def build_rows(
+    ctx: Context, parsed: list[tuple[int, OrderRow]], *, batch_id: int, at: datetime
+) -> list[Built]:
+    """The table rows of new orders and, for the placed ones, their cases and first events."""
     placements = importer.place_orders(ctx, [r for _n, r in parsed])
     orders, cases, events, placed_at = [], [], [], []
     for i, (_row_no, r) in enumerate(parsed):
@@ -74,13 +92,13 @@ def prepare_chunk(ctx: Context, items: list[tuple[int, dict]], *, batch_id: int)
         placement = placements[r.external_number]
         placed = placement.place is not None
         if placed:
-            case, event = importer.build_case(ctx, r, placement, terms, at=now)
+            case, event = importer.build_case(ctx, r, placement, terms, at=at)
             cases.append(case)
             events.append(event)
             placed_at.append(i)
-        values = importer.order_values(r, terms, at=now)
+        values = importer.order_values(r, terms, at=at)
         orders.append(
-            importer.new_order_row(values, batch_id=batch_id, at=now, placed=placed, placement=placement)
+            importer.new_order_row(values, batch_id=batch_id, at=at, placed=placed, placement=placement)
         )
     order_rows = _ORDERS.rows(orders)
     built = [
@@ -91,7 +109,7 @@ def prepare_chunk(ctx: Context, items: list[tuple[int, dict]], *, batch_id: int)
     ]
     for i, case_row, event_row in zip(placed_at, _CASES.rows(cases), _EVENTS.rows(events), strict=True):
         built[i].case_row, built[i].event_row = case_row, event_row
-    return Prepared(now, items[-1][0], rejected, built)
+    return built
 
 
 def _with(row: tuple, index: int, value) -> tuple:
@@ -142,10 +160,12 @@ def _write(ctx: Context, batch_id: int, kept: list[Built], result: ChunkResult, 
         .select_related("case")
         .order_by()
     }
-    new, changed = [], []
+    new, changed, unbuilt = [], [], []
     for b in kept:
         order = existing.get(b.order.external_number)
-        if order is None:
+        if order is None and b.order_row is None:
+            unbuilt.append(b)  # stored when built, gone now: orders are never deleted, but never lose one
+        elif order is None:
             new.append(b)
         elif order.fingerprint == b.fingerprint and b.order.caller_fingerprint in (
             None,
@@ -155,6 +175,8 @@ def _write(ctx: Context, batch_id: int, kept: list[Built], result: ChunkResult, 
             result.lines.append(Line(b.row, b.order.external_number, Outcome.UNCHANGED, number))
         else:
             changed.append((b, order))
+    if unbuilt:
+        new += build_rows(ctx, [(b.row, b.order) for b in unbuilt], batch_id=batch_id, at=now)
     placed = [b for b in new if b.case_row is not None]
     numbers = (
         importer.reserve_numbers(ctx.district_code, timezone.localdate(now), len(placed)) if placed else []
