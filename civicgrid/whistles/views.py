@@ -171,9 +171,8 @@ def whistle_new(request):
 def _detail_context(request, whistle: Whistle) -> dict:
     scope = request_scope(request)
     detail = presenters.whistle_detail(whistle)
-    own_waiting = [
-        s for s in detail["summonses"] if s["reported_at"] is None and s["department"] in _own_codes(scope)
-    ]
+    own = _own_codes(scope)
+    own_waiting = [s for s in detail["summonses"] if s["reported_at"] is None and s["department"] in own]
     blower = services.blowing_role(request.user.pk, whistle.region) is not None
     return {
         "whistle": whistle,

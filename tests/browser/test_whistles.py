@@ -35,12 +35,19 @@ def test_a_street_whistles_two_departments_and_each_reports_in(live_server, live
     expect(page.locator("tr[data-status=waiting]")).to_have_count(2)
     number = page.locator("section[data-number]").get_attribute("data-number")
 
-    for username, code in (("dept-d01", "D01"), ("dept-d03", "D03")):
-        desk = Desk(open_page, live_server.url, username, violations, PHONE)
+    # The first department's phone shares its position; the second's does not.
+    here = PHONE | {
+        "geolocation": {"longitude": 118.7968, "latitude": 32.045},
+        "permissions": ["geolocation"],
+    }
+    for username, code, options in (("dept-d01", "D01", here), ("dept-d03", "D03", PHONE)):
+        desk = Desk(open_page, live_server.url, username, violations, options)
         phone = desk.page
         phone.goto(f"{live_server.url}/whistles/{number}/")
         form = phone.locator("#report-in")
         expect(form).to_be_visible()
+        if options is here:
+            expect(form.locator("[data-role=position]")).to_be_visible()
         form.locator("input[name=attendees]").fill("王伟、李娜")
         form.locator("input[name=where]").fill("路口东北角")
         form.locator("button[type=submit]").click()
@@ -54,6 +61,8 @@ def test_a_street_whistles_two_departments_and_each_reports_in(live_server, live
     assert whistle.kind == "tough" and whistle.lead.code == "D01"
     reported = Summons.objects.filter(whistle=whistle, reported_at__isnull=False, late=False)
     assert sorted(reported.values_list("department__code", flat=True)) == ["D01", "D03"]
+    points = dict(reported.values_list("department__code", "lon"))
+    assert points["D01"] == pytest.approx(118.7968) and points["D03"] is None
     for path in ("/whistles/", "/whistles/figures/", f"/whistles/{number}/", "/whistles/new/"):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
