@@ -157,3 +157,8 @@ def test_the_tier_list_page_shows_only_what_the_reader_may_see(client):
     assert own.number in page and other.number in page and street.number not in page
     signed_in(client, None)
     assert client.get("/routing/").status_code == 302
+
+
+def test_the_to_do_page_leads_tier_owners_to_their_list(client):
+    signed_in(client, BL_A)
+    assert 'href="/routing/"' in client.get("/cases/").content.decode()

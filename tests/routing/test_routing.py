@@ -3,6 +3,7 @@ send down, who may do it and who may see it, and configuration taking effect."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -388,31 +389,54 @@ def test_a_mediator_over_the_community_sees_its_building_tier_cases():
 # --- configuration -------------------------------------------------------------------------------
 
 
-def test_the_default_configuration_is_in_the_back_office_tables():
+def test_the_data_migration_puts_the_default_in_the_back_office_tables():
+    from django.apps import apps
+
+    migration = importlib.import_module("civicgrid.routing.migrations.0002_default_routing")
+    TierSetting.objects.all().delete()  # (other modules' teardown may have flushed them already)
+    LevelRoute.objects.all().delete()
+    migration.load(apps, None)
     assert dict(LevelRoute.objects.values_list("level", "first_tier"))["family"] == "building"
+    assert LevelRoute.objects.count() == 6 and TierSetting.objects.count() == 4
     building = TierSetting.objects.get(tier="building")
     assert (building.limit, building.owner_roles) == ("3工作日", ["building_leader", "mediator"])
+    # Edited rows survive a second run.
+    TierSetting.objects.filter(tier="building").update(limit="2工作日")
+    migration.load(apps, None)
+    assert TierSetting.objects.get(tier="building").limit == "2工作日"
+
+
+def _set_tier(tier: str, **fields) -> None:
+    from civicgrid.routing.defaults import DEFAULT_TIERS
+
+    position, roles, limit, form = DEFAULT_TIERS[tier]
+    defaults = {"position": position, "owner_roles": list(roles), "limit": limit, "meeting_form": form}
+    TierSetting.objects.update_or_create(tier=tier, defaults=defaults | fields)
+
+
+def _route(level: str, tier: str) -> None:
+    LevelRoute.objects.update_or_create(level=level, defaults={"first_tier": tier})
 
 
 def test_configuration_changes_take_effect(monkeypatch):
     clock = local_in(monkeypatch)
-    LevelRoute.objects.filter(level="family").update(first_tier="community")
-    TierSetting.objects.filter(tier="community").update(limit="1工作日")
-    TierSetting.objects.filter(tier="estate").update(active=False)
+    _route("family", "community")
+    _set_tier("community", limit="1工作日")
+    _set_tier("estate", active=False)
     limits.forget()
     case = family_case()
     case.refresh_from_db()
     assert case.tier == Tier.COMMUNITY and case.tier_deadline == clock.at + timedelta(days=1)
     # A level sent to an inactive tier goes to the next one up; escalation skips it.
-    LevelRoute.objects.filter(level="family").update(first_tier="estate")
-    LevelRoute.objects.filter(level="neighbourhood").update(first_tier="building")
+    _route("family", "estate")
+    _route("neighbourhood", "building")
     limits.forget()
     assert family_case().tier == Tier.COMMUNITY
     neighbour = family_case(level="neighbourhood")
     tier(BL_A, neighbour, ESCALATE)
     assert neighbour.tier == Tier.COMMUNITY
     # Owners as configured: the owners' committee takes over the building tier.
-    TierSetting.objects.filter(tier="building").update(owner_roles=["owners_committee"])
+    _set_tier("building", owner_roles=["owners_committee"])
     limits.forget()
     fresh = family_case(level="neighbourhood")
     refused("case_not_found", 404, tier, BL_A, fresh, RESOLVE)
