@@ -30,7 +30,7 @@ ITEMS = {
 
 def w3(value: datetime | None) -> str:
     """ISO 8601 (w3) with the offset, in the district's time zone, as the spec requires."""
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+    return value.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds") if value else ""
 
 
 def _text(value) -> str:

@@ -16,7 +16,7 @@ from civicgrid.accounts.tokens import token_check
 from civicgrid.audit.models import AuditResult
 from civicgrid.audit.services import audit_record, audit_record_denial
 from civicgrid.cases.files import _serve
-from civicgrid.cases.models import CaseState
+from civicgrid.cases.models import Attachment, CaseState
 from civicgrid.errors import DomainError, NotFound
 from civicgrid.open311 import selectors, services
 from civicgrid.open311.render import FORMATS, render, render_error, spec_status, w3
@@ -165,40 +165,38 @@ def request_media(request, number: str, attachment_id: int):
         case = selectors.request_get(jurisdiction=selectors.jurisdiction_resolve(None), number=number)
     except DomainError:
         raise Http404 from None
-    attachment = (
-        None
-        if selectors.is_private(case)
-        else case.attachments.filter(pk=attachment_id, public=True, kind="image").first()
-    )
+    photos = Attachment.objects.filter(case_id=case["id"], pk=attachment_id, public=True, kind="image")
+    attachment = None if selectors.is_private(case) else photos.first()
     if attachment is None:
         raise Http404
     return _serve(attachment)
 
 
-def _public(request, case) -> dict:
-    """A case as the spec's request, with what the public may see and nothing more."""
+def _public(request, case: dict) -> dict:
+    """A case (a row of selectors._public_cases) as the spec's request: what the public may see."""
     private = selectors.is_private(case)
     digits = selectors.COARSE_DIGITS if private else 6
     media = ""
-    if case.public_photo and not private:
-        media = request.build_absolute_uri(reverse("open311-media", args=[case.number, case.public_photo]))
-    minor = case.case_class
+    if case["public_photo"] and not private:
+        media = request.build_absolute_uri(
+            reverse("open311-media", args=[case["number"], case["public_photo"]])
+        )
     return {
-        "service_request_id": case.number,
-        "status": "closed" if case.state == CaseState.CLOSED else "open",
-        "status_notes": mask_text(case.public_note or ""),
-        "service_name": minor.name if minor else "",
-        "service_code": minor.code if minor else "",
-        "description": "" if private else mask_text(case.description or case.title),
-        "agency_responsible": case.department.name if case.department_id else case.street.name,
+        "service_request_id": case["number"],
+        "status": "closed" if case["state"] == CaseState.CLOSED else "open",
+        "status_notes": mask_text(case["public_note"] or ""),
+        "service_name": case["service_name"] or "",
+        "service_code": case["service_code"] or "",
+        "description": "" if private else mask_text(case["description"] or case["title"]),
+        "agency_responsible": case["agency"],
         "service_notice": "",
-        "requested_datetime": w3(case.created_at),
-        "updated_datetime": w3(case.updated_at),
-        "expected_datetime": w3(case.due_at),
-        "address": "" if private else mask_text(case.address),
-        "address_id": case.grid.code,
+        "requested_datetime": w3(case["created_at"]),
+        "updated_datetime": w3(case["updated_at"]),
+        "expected_datetime": w3(case["due_at"]),
+        "address": "" if private else mask_text(case["address"]),
+        "address_id": case["grid_code"],
         "zipcode": "",
-        "lat": round(case.lat, digits),
-        "long": round(case.lon, digits),
+        "lat": round(case["lat"], digits),
+        "long": round(case["lon"], digits),
         "media_url": media,
     }
