@@ -382,7 +382,7 @@ def _shift_clock(case: Case, since: datetime, at: datetime) -> int:
     """Move the deadlines on by the time the clock stood still (pause, suspension)."""
     cal = limits.calendar()
     minutes = cal.elapsed(since, at, working=case.clock_working)
-    for name in ("stage_deadline", "stage_warn_at", "due_at"):
+    for name in ("stage_deadline", "stage_warn_at", "due_at", "tier_deadline"):  # 四级四事 too
         value = getattr(case, name)
         if value is not None:
             setattr(case, name, cal.add_minutes(value, minutes, working=case.clock_working))

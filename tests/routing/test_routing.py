@@ -454,3 +454,26 @@ def test_the_back_office_refuses_a_bad_tier_setting():
         TierSetting(tier="estate", position=2, owner_roles=["mediator"], limit="soon").clean()
     with pytest.raises(ValidationError):
         TierSetting(tier="street", position=4, owner_roles=["operator"], limit="3工作日").clean()
+
+
+def test_a_suspended_case_waits_and_its_tier_deadline_moves_on(monkeypatch):
+    clock = local_in(monkeypatch)
+    case = family_case()
+    case.refresh_from_db()
+    deadline = case.tier_deadline
+    do("shiftlead", case, "suspend")
+    assert services.routing_sweep(now=deadline + timedelta(days=30)) == 0
+    clock.to(clock.at + timedelta(days=1))  # Wed 09:00: one working day stood still
+    do("shiftlead", case, "resume")
+    assert case.tier_deadline == case.due_at == deadline + timedelta(days=3)  # Fri + 1 working day: Mon
+    assert services.routing_sweep(now=deadline + timedelta(minutes=1)) == 0
+    assert services.routing_sweep(now=case.tier_deadline + timedelta(minutes=1)) == 1
+
+
+def test_a_resident_may_not_route_their_own_report():
+    case = family_case()
+    resident = actor("resident1")
+    Case.objects.filter(pk=case.pk).update(reporter_id=resident.user_id)
+    assert rules.available(case, resident) == []
+    refused("move_forbidden", 403, tier, "resident1", case, ESCALATE)
+    assert set(tier_case_list(scope=resident.scope).values_list("number", flat=True)) == {case.number}
