@@ -229,7 +229,7 @@ def _profile(key: str, points) -> dict:
     from django.http import QueryDict
 
     from civicgrid.accounts.tokens import token_check
-    from civicgrid.open311 import services
+    from civicgrid.open311 import selectors, services
 
     def one(i: int) -> None:
         lon, lat = points[i % len(points)]
@@ -238,7 +238,12 @@ def _profile(key: str, points) -> dict:
         params.update({"service_code": SERVICES[i % len(SERVICES)], "lat": str(lat), "long": str(lon),
                        "description": f"{title}：{description}"})  # fmt: skip
         token = token_check(key, scope="cases:write")
-        services.open311_post(api_token=token, params=params, idempotency_key=f"bench-o311-profile-{i:08d}")
+        services.open311_post(
+            api_token=token,
+            params=params,
+            jurisdiction=selectors.jurisdiction_resolve(None),
+            idempotency_key=f"bench-o311-profile-{i:08d}",
+        )
 
     for i in range(20):
         one(i)

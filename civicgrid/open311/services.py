@@ -192,8 +192,11 @@ def _is_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def open311_post(*, api_token: ApiToken, params, idempotency_key: str = "") -> Posted:
-    """Make the case a valid post asks for, or raise a DomainError saying what is wrong."""
+def open311_post(
+    *, api_token: ApiToken, params, jurisdiction: selectors.Jurisdiction, idempotency_key: str = ""
+) -> Posted:
+    """Make the case a valid post asks for in ``jurisdiction``, or raise a DomainError saying
+    what is wrong (and keep nothing)."""
     code = _field(params, "service_code", 16)
     if not code:
         raise DomainError("service_code_required", _("Give the service_code."))
@@ -234,6 +237,9 @@ def open311_post(*, api_token: ApiToken, params, idempotency_key: str = "") -> P
                 error.status = 400
             raise
         case = created.case
+        if case.district_id != jurisdiction.region_id:
+            # The point lies in another district this server also serves: nothing is kept.
+            raise DomainError("outside_jurisdiction", _("The location is outside jurisdiction_id."))
         if created.replayed:
             earlier = ServiceRequest.objects.filter(case=case).values_list("token", "account_id").first()
             if earlier is None:  # the key was first used on another channel: not ours to answer

@@ -133,11 +133,11 @@ def _post(request, fmt: str):
     request.user = api_token.user  # the audit trail and the refusal record see who posted
     jurisdiction = _jurisdiction(request)
     posted = services.open311_post(
-        api_token=api_token, params=request.POST, idempotency_key=request.headers.get("Idempotency-Key", "")
+        api_token=api_token,
+        params=request.POST,
+        jurisdiction=jurisdiction,
+        idempotency_key=request.headers.get("Idempotency-Key", ""),
     )
-    if posted.case.district_id != jurisdiction.region_id:
-        # The point lies in another district this server also serves: say so, keep nothing.
-        raise DomainError("outside_jurisdiction", _("The location is outside jurisdiction_id."))
     answer = {
         "service_request_id": posted.case.number,
         "token": posted.token,

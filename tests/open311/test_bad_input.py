@@ -13,6 +13,7 @@ from civicgrid.accounts.models import ApiToken, User
 from civicgrid.accounts.tokens import api_token_create, api_token_revoke
 from civicgrid.audit.models import AuditRecord
 from civicgrid.cases.models import Case
+from civicgrid.errors import DomainError
 from civicgrid.open311.models import ServiceRequest
 from tests.cases.steps import GRID_A, point_in
 
@@ -180,3 +181,44 @@ def test_the_attribute_check_agrees_with_the_published_definition(cases_demo):
         for a in selectors.service_attributes()
     }
     assert selectors.attribute_keys() == published
+
+
+def test_a_post_that_fails_after_its_case_keeps_neither(client, api_key, monkeypatch):
+    from civicgrid.open311 import selectors, services
+
+    before = Case.objects.count()
+
+    def broken(**kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(ServiceRequest.objects, "create", broken)
+    token = ApiToken.objects.get(prefix=api_key.split("_")[1])
+    lon, lat = point_in(GRID_A)
+    params = {"service_code": "E0201", "lat": str(lat), "long": str(lon), "description": "小广告"}
+    with pytest.raises(RuntimeError):
+        services.open311_post(
+            api_token=token, params=params, jurisdiction=selectors.jurisdiction_resolve(None)
+        )
+    _nothing_written(before)
+
+
+def test_a_post_in_another_served_district_keeps_nothing(api_key, monkeypatch):
+    from civicgrid.open311 import selectors, services
+
+    before = Case.objects.count()
+    elsewhere = selectors.Jurisdiction(region_id=-1, code="320104000000", name="秦淮区")
+    token = ApiToken.objects.get(prefix=api_key.split("_")[1])
+    lon, lat = point_in(GRID_A)
+    params = {"service_code": "E0201", "lat": str(lat), "long": str(lon)}
+    with pytest.raises(DomainError) as refused:
+        services.open311_post(api_token=token, params=params, jurisdiction=elsewhere)
+    assert refused.value.code == "outside_jurisdiction"
+    _nothing_written(before)
+
+
+def test_the_post_needs_no_csrf_token_but_only_it(cases_demo, api_key):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(f"{BASE}/requests.json", _form(api_key))
+    assert response.status_code == 201, response.content
