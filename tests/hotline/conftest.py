@@ -14,6 +14,7 @@ from civicgrid.accounts.models import User
 from civicgrid.hotline import services
 from civicgrid.hotline.models import Landmark
 from civicgrid.tables import xlsx_bytes
+from tests.browser.conftest import browser, live_staff, open_page  # noqa: F401 (fixtures)
 from tests.cases.conftest import POINT, _module_demo, actor, cases_demo  # noqa: F401 (fixtures)
 
 # 梅园新村街道's community 兰园 and a landmark the tests add at POINT.
