@@ -21,7 +21,7 @@ from shapely.ops import unary_union
 from civicgrid.accounts.models import ApiToken
 from civicgrid.accounts.scopes import scope_for
 from civicgrid.cases import services as case_services
-from civicgrid.cases.models import Case, Channel, Urgency
+from civicgrid.cases.models import Case, Channel, Level, Urgency
 from civicgrid.cases.workflow import Actor
 from civicgrid.errors import DomainError
 from civicgrid.open311 import selectors
@@ -222,6 +222,7 @@ def open311_post(
         address=address,
         case_class=service["service_code"],
         urgency=attributes.get("urgency", Urgency.NORMAL),
+        level=attributes.get("level", Level.STREET),  # civicgrid.routing picks the first tier from it
         reporter_name=name,
         reporter_phone=phone,
     )
@@ -249,11 +250,6 @@ def open311_post(
                     status=409,
                 )
             return Posted(case, earlier[0], earlier[1], replayed=True)
-        level = attributes.get("level")
-        if level and level != case.level:
-            # Set before anyone else can see the case (same transaction); routing reads it later.
-            Case.objects.filter(pk=case.pk).update(level=level)
-            case.level = level
         row = ServiceRequest.objects.create(
             case=case,
             token=secrets.token_hex(12),

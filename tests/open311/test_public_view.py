@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from civicgrid.accounts.models import ApiToken, User
-from civicgrid.cases.models import Attachment, Case, CaseState, Level
+from civicgrid.cases.models import Attachment, Case, CaseState, Level, Tier
 from civicgrid.cases.services import Upload
 from civicgrid.open311 import selectors
 from civicgrid.open311.models import ServiceRequest
@@ -111,7 +111,8 @@ def test_it_shows_the_public_progress_but_no_internal_note(client, cases_demo):
 
 def test_it_lists_private_matters_without_text_and_with_a_rounded_place(client, api_key):
     family = _post(client, api_key, description="邻居家天天吵架", **{"attribute[level]": "family"})
-    assert Case.objects.get(number=family["service_request_id"]).level == Level.FAMILY
+    routed = Case.objects.get(number=family["service_request_id"])
+    assert routed.level == Level.FAMILY and routed.tier != Tier.STREET, "routing saw the level"
     dispute = _post(client, api_key, service_code="G0101", description="两户因漏水纠纷")
     listed = _listed(client)
     for number in (family["service_request_id"], dispute["service_request_id"]):
