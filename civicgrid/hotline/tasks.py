@@ -1,7 +1,8 @@
 """The hotline import as a Huey task (`civicgrid run_huey`), so an upload page answers at once.
 
-Thin: ``batch_run`` reads everything from the database and the stored file, and resumes after
-the last committed chunk, so a retried or restarted task doubles nothing.
+Thin: ``batch_run`` reads everything from the database and the stored file. A batch that fails
+is not retried blindly: it shows its error, and "Continue the import" queues it again (it resumes
+after its last committed chunk, so nothing is doubled).
 """
 
 from huey.contrib.djhuey import db_task
@@ -9,6 +10,6 @@ from huey.contrib.djhuey import db_task
 from civicgrid.hotline import services
 
 
-@db_task(retries=1, retry_delay=30)
+@db_task()
 def import_batch(batch_id: int) -> str:
     return services.batch_run(batch_id=batch_id).status

@@ -326,3 +326,22 @@ def test_a_finished_batch_is_not_run_twice(hotline):
         services.batch_resume(user=batch.created_by, batch_id=batch.pk)
     assert refused.value.code == "not_resumable"
     assert Case.objects.filter(channel=Channel.HOTLINE).count() == 1
+
+
+def test_a_triaged_order_sent_again_with_a_place_is_placed(hotline):
+    run([order("TR1", lon="", lat="", address="不详")])
+    assert HotlineOrder.objects.get().state == OrderState.TRIAGED
+    batch = run([order("TR1", lon="", lat="", address="兰园社区3栋")])
+    assert lines(batch)["TR1"] == ("updated", "")
+    placed = HotlineOrder.objects.get()
+    assert placed.state == OrderState.PLACED and placed.case.community.name.startswith("兰园")
+    assert placed.reason_code == "" and Case.objects.filter(channel=Channel.HOTLINE).count() == 1
+
+
+def test_chinese_headers_are_read(hotline):
+    zh = {"external_number": "工单编号", "received_at": "受理时间", "content": "诉求内容", "address": "诉求地址",
+          "lon": "经度", "lat": "纬度", "urgency": "紧急程度", "hotline_class": "诉求分类",
+          "caller_name": "来电人", "caller_phone": "联系电话"}  # fmt: skip
+    row = {zh[k]: v for k, v in order("ZH1", urgency="特急").items()}
+    batch = run(as_xlsx([row]), name="工单.xlsx")
+    assert batch.created == 1 and HotlineOrder.objects.get().urgency == "emergency"
