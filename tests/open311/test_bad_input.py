@@ -104,6 +104,7 @@ def test_it_refuses_a_post_without_a_usable_api_key_with_403(client, cases_demo)
         (read_only, "token_scope"),
         (grid_worker, "channel_forbidden"),
     ]
+    _refused(client.post(f"{BASE}/requests.json?api_key={read_only}", _form("")), 403, "api_key_required")
     for key, code in cases:
         denied = AuditRecord.objects.filter(action="access.denied").count()
         _refused(client.post(f"{BASE}/requests.json", _form(key)), 403, code)
