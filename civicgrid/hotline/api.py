@@ -79,10 +79,13 @@ def batch_send(request, file: File[UploadedFile], data: Form[BatchIn]):
     """JSON, CSV or Excel (docs/hotline.md). Answers 202 at once; the import runs in the
     background (follow ``GET /batches/{id}``). A file sent before is refused (409
     ``duplicate_batch``) unless ``again`` is true."""
-    if file.size is not None and file.size > services.upload_max_bytes():
-        formats.format_of(file.name or "")
+    fits = file.size is None or file.size <= services.upload_max_bytes()
     batch = services.batch_receive(
-        user=request.user, name=file.name or "", data=file.read(), again=data.again
+        user=request.user,
+        name=file.name or "",
+        data=file.read() if fits else b"",
+        size=file.size,
+        again=data.again,
     )
     transaction.on_commit(lambda: tasks.import_batch(batch.pk))
     return Status(202, _batch(batch))

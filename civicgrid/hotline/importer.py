@@ -39,7 +39,6 @@ from civicgrid.regions import locator
 from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import grid_locate_many
 
-CHUNK = 1000
 SUBMITTER = "hotline"  # Case.submitted_by of every imported case
 KEY_PREFIX = "hotline:"
 TITLE_MAX = 30

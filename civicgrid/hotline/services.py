@@ -71,10 +71,13 @@ def _refuse(batch: HotlineBatch, error: DomainError) -> DomainError:
     return error
 
 
-def batch_receive(*, user: User, name: str, data: bytes, again: bool = False) -> HotlineBatch:
+def batch_receive(
+    *, user: User, name: str, data: bytes, again: bool = False, size: int | None = None
+) -> HotlineBatch:
     """Take a file in: check who sends it, its type, its size and whether it came before; store
     it and return the queued batch (``batch_run`` imports it). ``again``: import a file already
-    imported once more (every unchanged order then counts as unchanged)."""
+    imported once more (every unchanged order then counts as unchanged). ``size``: an upload's
+    size, so that a file too large is refused without being read (``data`` may then be empty)."""
     actor = actor_of(user)
     try:
         _role(actor)
@@ -101,7 +104,7 @@ def batch_receive(*, user: User, name: str, data: bytes, again: bool = False) ->
         batch.format = formats.format_of(name)
     except DomainError as exc:
         raise _refuse(batch, exc) from None
-    if len(data) > upload_max_bytes():
+    if (len(data) if size is None else size) > upload_max_bytes():
         raise _refuse(
             batch,
             DomainError(

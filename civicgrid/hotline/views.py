@@ -70,10 +70,13 @@ def home(request):
     try:
         if upload is None:
             raise DomainError("file_required", _("Choose a file of orders."))
-        if upload.size > services.upload_max_bytes():
-            formats.format_of(upload.name)  # the type first: a wrong type is the clearer refusal
+        fits = upload.size <= services.upload_max_bytes()
         batch = services.batch_receive(
-            user=request.user, name=upload.name, data=upload.read(), again=bool(request.POST.get("again"))
+            user=request.user,
+            name=upload.name,
+            data=upload.read() if fits else b"",
+            size=upload.size,
+            again=bool(request.POST.get("again")),
         )
     except DomainError as exc:
         context = _home_context(request, scope) | {"error": exc}

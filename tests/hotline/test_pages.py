@@ -65,7 +65,7 @@ def test_a_running_batch_polls_its_progress(hotline, client):
     assert 'data-status="queued"' in html and 'hx-trigger="every 1s"' in html
 
 
-def test_upload_refusals_are_shown_and_recorded(hotline, client):
+def test_upload_refusals_are_shown_and_recorded(hotline, client, settings):
     signed_in(client, "shiftlead")
     wrong = upload(client, b"hello", name="orders.txt")
     assert wrong.status_code == 415 and 'data-code="bad_file_type"' in wrong.content.decode()
@@ -75,6 +75,10 @@ def test_upload_refusals_are_shown_and_recorded(hotline, client):
     duplicate = upload(client, as_json([order("D1")]), name="d.json")
     assert duplicate.status_code == 409 and 'data-code="duplicate_batch"' in duplicate.content.decode()
     assert HotlineBatch.objects.filter(status=BatchStatus.REFUSED).count() == 2
+    settings.HOTLINE_UPLOAD_MAX_MB = 0  # every file is then too large: refused unread
+    too_large = upload(client, as_json([order("L1")]), name="l.json")
+    assert too_large.status_code == 413 and 'data-code="file_too_large"' in too_large.content.decode()
+    assert HotlineBatch.objects.get(file_name="l.json").status == BatchStatus.REFUSED
 
 
 def test_triage_from_the_page(hotline, client):
