@@ -65,7 +65,7 @@ class Candidate:
             "state": self.state,
             "state_label": self.state_label,
             "distance_m": int(round(self.distance_m / 10.0) * 10),
-            "reported_on": self.created_at.date(),
+            "reported_on": timezone.localdate(self.created_at),  # the district's day, not UTC's
             "similarity": round(self.similarity, 2),
         }
 

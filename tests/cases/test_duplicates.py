@@ -281,3 +281,10 @@ def test_the_reporter_cannot_follow_their_own_report(client, here):
     signed_in(client, "resident1")
     page = client.post("/report/", _report_post(here, follow=mine.number))
     assert page.status_code == 409 and 'data-code="own_report"' in page.content.decode()
+
+
+def test_the_public_check_gives_the_districts_day(client, here, monkeypatch):
+    Frozen(monkeypatch, local(2026, 11, 28, 7, 0))  # 23:00 the day before in UTC
+    ads(here)
+    body = client.get(f"{API}/duplicates", {"lon": here[0], "lat": here[1], "text": TEXT}).json()
+    assert body[0]["reported_on"] == "2026-11-28"
