@@ -7,16 +7,16 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.audit.admin_mixins import AuditedModelAdmin
-from civicgrid.audit.services import audit_record
 from civicgrid.devices import signing
 from civicgrid.devices.exports import HEADERS, devices_import, devices_xlsx
 from civicgrid.devices.models import Alarm, AlarmType, Device
-from civicgrid.devices.services import DeviceInput, device_fields
+from civicgrid.devices.services import DeviceInput, device_fields, device_rotate_secret
+from civicgrid.devices.views import secret_page
 from civicgrid.errors import DomainError
 from civicgrid.responses import excel_response
 
@@ -54,21 +54,6 @@ class DeviceForm(forms.ModelForm):
         self.instance.grid_id, self.instance.district_id = fields["grid_id"], fields["district_id"]
         data["lon"], data["lat"] = fields["lon"], fields["lat"]
         return data
-
-
-def _show_secret(request, device: Device, secret: str, *, rotated: bool):
-    response = render(
-        request,
-        "devices/secret.html",
-        {
-            "device": device,
-            "secret": secret,
-            "rotated": rotated,
-            "webhook": request.build_absolute_uri(reverse("device-alarms")),
-        },
-    )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @admin.register(Device)
@@ -119,7 +104,7 @@ class DeviceAdmin(AuditedModelAdmin):
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):
-        return _show_secret(request, obj, obj._new_secret, rotated=False)
+        return secret_page(request, obj, obj._new_secret, rotated=False)
 
     @admin.action(description=_("Make a new secret (one device)"))
     def rotate_secret(self, request, queryset):
@@ -129,16 +114,8 @@ class DeviceAdmin(AuditedModelAdmin):
             self.message_user(request, _("Choose exactly one device: each new secret is shown once."))
             return None
         device = queryset.get()
-        secret = signing.new_secret()
-        device.secret, device.secret_set_at = secret, timezone.now()
-        device.save(update_fields=["secret", "secret_set_at", "updated_at"])
-        audit_record(
-            action="devices.rotate_secret",
-            request=request,
-            object_type="devices.device",
-            object_id=device.external_id,
-        )
-        return _show_secret(request, device, secret, rotated=True)
+        secret = device_rotate_secret(scope=None, by=request.user, device=device)
+        return secret_page(request, device, secret, rotated=True)
 
     @admin.action(description=_("Export as Excel"))
     def export_xlsx(self, request, queryset):
@@ -151,7 +128,6 @@ class AlarmTypeAdmin(AuditedModelAdmin):
     list_filter = ("urgency", "active")
     search_fields = ("code", "name")
     list_select_related = ("case_class",)
-    autocomplete_fields = ()
 
 
 @admin.register(Alarm)

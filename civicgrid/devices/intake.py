@@ -253,7 +253,7 @@ def _take(device: Device, request: Request, parsed: Parsed, now: datetime) -> Ta
             # One device's alarms are taken one at a time: two of a burst arriving together must
             # not both see "no open case" and make two (SQLite serialises writers anyway).
             Device.objects.select_for_update().filter(pk=device.pk).get()
-            if Alarm.objects.filter(signature=signature).exists():
+            if Alarm.objects.filter(device=device, signature=signature).exists():
                 raise _replayed()
             alarm = Alarm(
                 received_at=now,

@@ -155,10 +155,12 @@ class Alarm(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    # Set only on alarms whose signature checked out: unique, so a replay inside the time window
-    # (or two copies racing) cannot be taken twice. A refused alarm's signature is not kept here,
-    # or an attacker could burn a sniffed signature by sending it first with a forged body.
-    signature = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Set only on alarms whose signature checked out: unique per device, so a replay inside the
+    # time window (or two copies racing) cannot be taken twice. Per device, because two devices
+    # sharing a secret (the demo's) may sign the same body in the same second. A refused alarm's
+    # signature is not kept, or an attacker could burn a sniffed signature by sending it first
+    # with a forged body.
+    signature = models.CharField(max_length=64, blank=True)
     # This alarm wrote a note on its case's timeline (notes are rationed per alarm type).
     noted = models.BooleanField(default=False)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -169,6 +171,9 @@ class Alarm(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(outcome__in=AlarmOutcome.values), name="alarm_outcome_valid"),
+            models.UniqueConstraint(
+                fields=["device", "signature"], condition=~Q(signature=""), name="alarm_signature_once"
+            ),
             # The same alarm id from one device is taken once; a re-send is answered, not doubled.
             models.UniqueConstraint(
                 fields=["device", "external_id"],

@@ -107,7 +107,7 @@ def _input(post, *, external_id: str = "") -> services.DeviceInput:
     )
 
 
-def _secret_page(request, device: Device, secret: str, *, rotated: bool):
+def secret_page(request, device: Device, secret: str, *, rotated: bool):
     # Shown once, never stored in the session or a message: reloading the page cannot show it again.
     response = render(
         request,
@@ -135,7 +135,7 @@ def device_new(request):
         except DomainError as exc:
             error = exc
         else:
-            return _secret_page(request, device, secret, rotated=False)
+            return secret_page(request, device, secret, rotated=False)
     return render(
         request,
         "devices/form.html",
@@ -187,4 +187,4 @@ def device_rotate(request, external_id: str):
     scope = request_scope(request)
     device = _device_or_404(request, external_id)
     secret = services.device_rotate_secret(scope=scope, by=request.user, device=device)
-    return _secret_page(request, device, secret, rotated=True)
+    return secret_page(request, device, secret, rotated=True)

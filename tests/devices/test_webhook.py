@@ -149,13 +149,21 @@ def test_a_replayed_signature_is_refused_and_recorded(client, devices, clock):
 
 
 def test_the_signature_column_refuses_a_second_copy_even_past_the_check(devices, clock):
-    Alarm.objects.create(
-        received_at=clock.at, claimed_device=CAMERA, outcome="created", status=201, signature="ab" * 32
-    )
+    kept = {"received_at": clock.at, "device": devices["a"], "status": 200, "signature": "ab" * 32}
+    Alarm.objects.create(outcome="created", **kept)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Alarm.objects.create(
-            received_at=clock.at, claimed_device=CAMERA, outcome="folded", status=200, signature="ab" * 32
-        )
+        Alarm.objects.create(outcome="folded", **kept)
+    Alarm.objects.create(outcome="folded", **{**kept, "device": devices["b"]})  # another device's
+    for _ in range(2):  # refusals keep no signature
+        Alarm.objects.create(received_at=clock.at, device=devices["a"], outcome="refused", status=401)
+
+
+def test_two_devices_sharing_a_secret_may_send_the_same_body_in_the_same_second(client, devices, clock):
+    Device.objects.filter(external_id=CAMERA_B).update(secret=Device.objects.get(external_id=CAMERA).secret)
+    sent = alarm()
+    assert fire(client, sent).status_code == 201
+    assert fire(client, sent, device=CAMERA_B).status_code == 201
+    assert sensor_cases().count() == 2
 
 
 @pytest.mark.parametrize(
