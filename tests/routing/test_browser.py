@@ -41,7 +41,7 @@ def test_a_building_leader_resolves_a_family_matter_on_a_phone(live_server, live
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator(f'[data-number="{case.number}"]').click()
     expect(page.locator(".routing-panel [data-field=tier]")).to_be_visible()
-    form = page.locator(f"#move-{rules.RESOLVE}")
+    form = page.locator(f"#tier-move-{rules.RESOLVE}")
     form.locator("summary").click()
     form.locator("textarea[name=reason]").fill("楼栋长上门调解,双方和解")
     form.locator("button[type=submit]").click()
@@ -50,7 +50,7 @@ def test_a_building_leader_resolves_a_family_matter_on_a_phone(live_server, live
     assert (case.state, case.tier) == (CaseState.CHECKING, Tier.BUILDING)
     # The other one escalated by hand: back on the list, which no longer holds it.
     page.goto(f"{live_server.url}/cases/{escalated.number}/")
-    form = page.locator(f"#move-{rules.ESCALATE}")
+    form = page.locator(f"#tier-move-{rules.ESCALATE}")
     form.locator("summary").click()
     form.locator("textarea[name=reason]").fill("涉及公共管道")
     form.locator("button[type=submit]").click()
