@@ -185,3 +185,23 @@ def test_the_api_refuses_other_roles_and_missing_scopes(hotline, client):
     # A role's refusal writes no batch, but is on the audit trail.
     assert HotlineBatch.objects.count() == 1
     assert AuditRecord.objects.filter(action="hotline.batch_refused", result="denied").count() == 1
+
+
+@pytest.mark.parametrize("model", ["hotlinelimit", "hotlineclassmap", "landmark", "hotlinebatch"])
+def test_the_back_office_pages_work(hotline, client, model):
+    run([order("AD1")])
+    signed_in(client, "admin")
+    assert client.get(f"/admin/hotline/{model}/").status_code == 200
+    add = client.get(f"/admin/hotline/{model}/add/")
+    assert add.status_code == (403 if model == "hotlinebatch" else 200)
+
+
+def test_a_limit_the_clock_cannot_read_is_refused_in_the_back_office(hotline, client):
+    from civicgrid.hotline.models import HotlineLimit
+
+    signed_in(client, "admin")
+    refused = client.post("/admin/hotline/hotlinelimit/add/", {"kind": "ordinary", "limit": "7天"})
+    assert refused.status_code == 200 and not HotlineLimit.objects.exists()
+    client.post("/admin/hotline/hotlinelimit/add/", {"kind": "ordinary", "limit": "5工作日"})
+    assert HotlineLimit.objects.get().limit == "5工作日"
+    assert AuditRecord.objects.filter(action="admin.create", object_type="hotline.hotlinelimit").exists()
