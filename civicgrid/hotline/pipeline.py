@@ -266,9 +266,11 @@ def import_rows(
     start: int = 0,
     chunk: int | None = None,
     record: Callable[[ChunkResult, int], None] = lambda result, done: None,
+    committed: Callable[[int], None] = lambda done: None,
 ) -> None:
     """Import ``rows`` from index ``start`` (rows before it are committed already: their order
-    numbers are read again so that a duplicate after a resume is still caught)."""
+    numbers are read again so that a duplicate after a resume is still caught). ``record`` runs
+    inside each chunk's transaction, ``committed(rows done)`` after it."""
     chunk = chunk or CHUNK
     seen: dict[str, int] = {}
     stamp = timezone.now()
@@ -286,3 +288,4 @@ def import_rows(
                 # Another import wrote some of these orders meanwhile: read them again once.
                 if attempt:
                     raise
+        committed(prepared.last_row)

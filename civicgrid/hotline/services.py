@@ -171,11 +171,13 @@ def batch_run(*, batch_id: int, progress: Callable[[str], None] = lambda line: N
             HotlineBatch.objects.filter(pk=batch.pk).update(
                 done=done, **{k: F(k) + v for k, v in counts.items()}
             )
+
+        def committed(done: int) -> None:
             if done * 20 // batch.total > shown[0] or done == batch.total:
                 shown[0] = done * 20 // batch.total
-                transaction.on_commit(lambda: progress(_progress_line(batch, done, started)))
+                progress(_progress_line(batch, done, started))
 
-        pipeline.import_rows(ctx, batch.pk, rows, start=batch.done, record=record)
+        pipeline.import_rows(ctx, batch.pk, rows, start=batch.done, record=record, committed=committed)
     except DomainError as exc:
         batch.refresh_from_db()
         if batch.status != BatchStatus.REFUSED:

@@ -194,3 +194,31 @@ def test_the_demo_seed_is_idempotent(hotline):
         Case.objects.count(),
         HotlineBatch.objects.count(),
     ) == counts
+
+
+def test_the_command_imports_with_progress_and_exports(hotline, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "orders.json"
+    path.write_bytes(as_json([order("CMD1"), order("CMD2", lon="", lat="", address="兰园社区")]))
+    out = io.StringIO()
+    call_command("hotline", "import", str(path), stdout=out)
+    text = out.getvalue()
+    assert "orders 2 / 2 (100%)" in text and "created 2" in text and "done" in text
+    with pytest.raises(CommandError, match="duplicate_batch"):
+        call_command("hotline", "import", str(path), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="hotline_forbidden"):
+        call_command("hotline", "import", str(path), "--user", "resident1", "--again", stdout=io.StringIO())
+    target = tmp_path / "status.csv"
+    call_command(
+        "hotline",
+        "export",
+        "-o",
+        str(target),
+        "--from",
+        "2026-11-27",
+        "--to",
+        "2026-11-27",
+        stdout=io.StringIO(),
+    )
+    assert target.read_bytes().decode("utf-8-sig").count("CMD") == 2
