@@ -218,10 +218,6 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
         raise DomainError("location_required", _("Give the place (longitude and latitude)."))
     if data.urgency not in Urgency.values:
         raise DomainError("unknown_urgency", _("Unknown urgency %(u)s.") % {"u": data.urgency})
-    if data.level not in Level.values:
-        raise DomainError(
-            "unknown_level", _("Unknown level %(l)s.") % {"l": data.level}, {"level": data.level}
-        )
     place = grid_locate(lon=data.lon, lat=data.lat, crs=data.crs)
     case_class = _class(data.case_class)
     suggestions = suggest_classes(f"{title} {description}")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.audit.services import audit_record
 from civicgrid.cases import limits, selectors
-from civicgrid.cases.models import Case, CaseEvent, CaseState, Tier
+from civicgrid.cases.models import Case, CaseEvent, CaseState, Level, Tier
 from civicgrid.cases.workflow import Actor, _enter_stage, _iso
 from civicgrid.errors import DomainError
 from civicgrid.notifications.services import notify
@@ -53,6 +53,8 @@ def route_new_case(case: Case, *, level: str, at: datetime, resolving: bool = Fa
     """Give a new (unsaved) case its level and first tier. At a grassroots tier the case starts
     in that tier's hands with its deadline (the caller starts it "being handled") and the event
     data to record is returned; at the street tier (or resolved on the spot) None."""
+    if level not in Level.values:
+        raise DomainError("unknown_level", _("Unknown level %(l)s.") % {"l": level}, {"level": level})
     conf = routing()
     case.level = level
     case.tier = conf.first[level]
