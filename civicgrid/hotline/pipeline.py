@@ -154,27 +154,25 @@ def write_chunk(
 
 
 def _write(ctx: Context, batch_id: int, kept: list[Built], result: ChunkResult, now: datetime) -> None:
+    # Plain values, not models: loading an order would decrypt its caller and build its case,
+    # and a re-sent batch is mostly unchanged orders (only the changed ones are loaded below).
     existing = {
-        o.external_number: o
-        for o in HotlineOrder.objects.filter(external_number__in=[b.order.external_number for b in kept])
-        .select_related("case")
+        row[0]: row
+        for row in HotlineOrder.objects.filter(external_number__in=[b.order.external_number for b in kept])
         .order_by()
+        .values_list("external_number", "pk", "fingerprint", "caller_fingerprint", "case__number")
     }
     new, changed, unbuilt = [], [], []
     for b in kept:
-        order = existing.get(b.order.external_number)
-        if order is None and b.order_row is None:
+        found = existing.get(b.order.external_number)
+        if found is None and b.order_row is None:
             unbuilt.append(b)  # stored when built, gone now: orders are never deleted, but never lose one
-        elif order is None:
+        elif found is None:
             new.append(b)
-        elif order.fingerprint == b.fingerprint and b.order.caller_fingerprint in (
-            None,
-            order.caller_fingerprint,
-        ):
-            number = order.case.number if order.case_id else ""
-            result.lines.append(Line(b.row, b.order.external_number, Outcome.UNCHANGED, number))
+        elif found[2] == b.fingerprint and b.order.caller_fingerprint in (None, found[3]):
+            result.lines.append(Line(b.row, b.order.external_number, Outcome.UNCHANGED, found[4] or ""))
         else:
-            changed.append((b, order))
+            changed.append((b, found[1]))
     if unbuilt:
         new += build_rows(ctx, [(b.row, b.order) for b in unbuilt], batch_id=batch_id, at=now)
     placed = [b for b in new if b.case_row is not None]
@@ -197,10 +195,14 @@ def _write(ctx: Context, batch_id: int, kept: list[Built], result: ChunkResult, 
                 Line(b.row, b.order.external_number, Outcome.TRIAGED, code=code, message=message)
             )
     if changed:
-        retry = importer.place_orders(ctx, [b.order for b, o in changed if o.state == OrderState.TRIAGED])
-        for b, order in changed:
+        orders = HotlineOrder.objects.select_related("case").in_bulk([pk for _b, pk in changed])
+        waiting = [b.order for b, pk in changed if orders[pk].state == OrderState.TRIAGED]
+        retry = importer.place_orders(ctx, waiting)
+        for b, pk in changed:
             placement = retry.get(b.order.external_number)
-            result.lines.append(importer.update_order(ctx, batch_id, b.row, b.order, order, placement, now))
+            result.lines.append(
+                importer.update_order(ctx, batch_id, b.row, b.order, orders[pk], placement, now)
+            )
     names = [name for _f, name, _a in _LINES.columns]
     _LINES.insert(
         [
