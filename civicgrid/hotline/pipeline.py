@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -236,11 +237,14 @@ def _prepare_in_worker(items: list[tuple[int, dict]]) -> Prepared:
 
 def worker_count(rows: int) -> int:
     """Processes that build while this one writes: one per core for large batches (setting
-    HOTLINE_IMPORT_WORKERS overrides; 1: all here). Forking needs Linux and no open transaction."""
+    HOTLINE_IMPORT_WORKERS overrides; 1: all here). Forking needs Linux, no open transaction, and
+    the main thread: a process forked from one thread of many (a Huey thread worker) may inherit
+    a lock another thread held, so there the batch is built in place."""
     wanted = getattr(settings, "HOTLINE_IMPORT_WORKERS", None)
     if wanted is None:
         wanted = (os.cpu_count() or 1) if rows >= PARALLEL_FROM else 1
-    if sys.platform != "linux" or connection.in_atomic_block:
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if sys.platform != "linux" or connection.in_atomic_block or not on_main_thread:
         return 1
     return max(1, int(wanted))
 
