@@ -288,3 +288,23 @@ def test_the_public_check_gives_the_districts_day(client, here, monkeypatch):
     ads(here)
     body = client.get(f"{API}/duplicates", {"lon": here[0], "lat": here[1], "text": TEXT}).json()
     assert body[0]["reported_on"] == "2026-11-28"
+
+
+def test_the_compiled_intake_query_finds_what_the_orm_query_finds(here):
+    """The intake check runs Django's compiled SQL with new values (cases/duplicates.py _rows);
+    the staff check builds the queryset. Both must agree, whatever the shape."""
+    made = [ads(north(here, m)) for m in (0, 40, 90)] + [
+        report(GW_A, point=here, case_class=STRUCTURE, title=TEXT)
+    ]
+    CaseClass.objects.filter(code=ADS).update(duplicate_radius_m=400)  # more cells
+    limits.forget()
+    district = actor("operator").scope
+    for classes in ([class_id(ADS)], [class_id(ADS), class_id(STRUCTURE)], [class_id(STRUCTURE)]):
+        for point in (here, north(here, 150)):
+            intake = find_duplicates(classes, *point, TEXT, timezone.now())
+            staff = find_duplicates(classes, *point, TEXT, timezone.now(), scope=district)
+            assert intake == staff
+            assert all(c.created_at.tzinfo is not None for c in intake)
+    assert len(find_duplicates([class_id(ADS), class_id(STRUCTURE)], *here, TEXT, timezone.now())) == len(
+        made
+    )
