@@ -68,11 +68,12 @@ def render(fmt: str, root: str, data, *, status: int = 200) -> HttpResponse:
 
 def spec_status(error: DomainError) -> int:
     """The spec knows 400, 403 and 404: an invalid or missing key is 403 (our API says 401),
-    anything else that is not "not found" is a 400 ("general service error")."""
+    anything else that is not "not found" is a 400 ("general service error"). A rate limit
+    stays 429, which HTTP clients already know to retry later."""
     if error.status in (401, 403):
         return 403
-    if error.status == 404:
-        return 404
+    if error.status in (404, 429):
+        return error.status
     return 400
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,15 +15,19 @@ from django.views.decorators.csrf import csrf_exempt
 
 from civicgrid.accounts.tokens import token_check
 from civicgrid.audit.models import AuditResult
-from civicgrid.audit.services import audit_record, audit_record_denial
+from civicgrid.audit.services import audit_record, audit_record_denial, client_ip
 from civicgrid.cases.files import _serve
 from civicgrid.cases.models import Attachment, CaseState
 from civicgrid.errors import DomainError, NotFound
 from civicgrid.open311 import selectors, services
 from civicgrid.open311.render import FORMATS, render, render_error, spec_status, w3
 from civicgrid.pii.masking import mask_text
+from civicgrid.throttle import throttle_allows
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
+# GET requests per client address and minute (settings.OPEN311_LIST_RATE_LIMIT; 0: no limit):
+# the list is public and a full page costs the server ~0.1 s.
+LIST_RATE_LIMIT = 120
 POST_SCOPE = "cases:write"
 
 
@@ -120,6 +125,14 @@ def service_definition(request, code: str, fmt: str):
 def requests(request, fmt: str):
     if request.method == "POST":
         return _post(request, fmt)
+    if not throttle_allows(
+        f"open311-list:{client_ip(request) or 'unknown'}",
+        limit=getattr(settings, "OPEN311_LIST_RATE_LIMIT", LIST_RATE_LIMIT),
+        seconds=60,
+    ):
+        raise DomainError(
+            "too_many_requests", _("Too many list requests; try again in a minute."), status=429
+        )
     jurisdiction = _jurisdiction(request)
     cases = selectors.request_list(jurisdiction=jurisdiction, filters=selectors.request_filter(request.GET))
     return render(fmt, "service_requests", [_public(request, c) for c in cases])

@@ -223,3 +223,11 @@ def test_the_post_needs_no_csrf_token_but_only_it(cases_demo, api_key):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(f"{BASE}/requests.json", _form(api_key))
     assert response.status_code == 201, response.content
+
+
+def test_it_limits_how_often_one_address_lists_requests(client, cases_demo, settings):
+    settings.OPEN311_LIST_RATE_LIMIT = 3
+    for _ in range(3):
+        assert client.get(f"{BASE}/requests.json").status_code == 200
+    _refused(client.get(f"{BASE}/requests.json"), 429, "too_many_requests")
+    assert client.get(f"{BASE}/services.json").status_code == 200, "only the list is limited"
