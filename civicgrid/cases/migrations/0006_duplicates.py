@@ -6,37 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_case_level_master_cell'),
+        ("cases", "0005_case_level_master_cell"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='caseclass',
-            name='duplicate_radius_m',
-            field=models.PositiveIntegerField(default=100, verbose_name='duplicate radius (m)'),
+            model_name="caseclass",
+            name="duplicate_radius_m",
+            field=models.PositiveIntegerField(default=100, verbose_name="duplicate radius (m)"),
         ),
         migrations.AddField(
-            model_name='caseclass',
-            name='duplicate_window_days',
-            field=models.PositiveSmallIntegerField(default=7, verbose_name='duplicate window (days)'),
+            model_name="caseclass",
+            name="duplicate_window_days",
+            field=models.PositiveSmallIntegerField(default=7, verbose_name="duplicate window (days)"),
         ),
         migrations.CreateModel(
-            name='CaseFollower',
+            name="CaseFollower",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True, verbose_name='follow code')),
-                ('created_at', models.DateTimeField(verbose_name='following since')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='followers', to='cases.case')),
-                ('linked_case', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.case')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True, verbose_name="follow code")),
+                ("created_at", models.DateTimeField(verbose_name="following since")),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="followers", to="cases.case"
+                    ),
+                ),
+                (
+                    "linked_case",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'case follower',
-                'verbose_name_plural': 'case followers',
-                'constraints': [models.UniqueConstraint(fields=('case', 'user'), name='case_follower_once'), models.UniqueConstraint(fields=('linked_case',), name='case_follower_linked_once')],
+                "verbose_name": "case follower",
+                "verbose_name_plural": "case followers",
+                "constraints": [
+                    models.UniqueConstraint(fields=("case", "user"), name="case_follower_once"),
+                    models.UniqueConstraint(fields=("linked_case",), name="case_follower_linked_once"),
+                ],
             },
         ),
     ]
