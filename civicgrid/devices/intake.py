@@ -311,7 +311,6 @@ def _open_case_for(device: Device, alarm_type: AlarmType, now: datetime) -> Case
 
 
 def _fold_or_create(device: Device, alarm: Alarm, parsed: Parsed, now: datetime) -> None:
-    actor = intake_actor(device.district_id)
     case = _open_case_for(device, parsed.alarm_type, now)
     files = []
     if parsed.snapshot is not None:
@@ -320,7 +319,7 @@ def _fold_or_create(device: Device, alarm: Alarm, parsed: Parsed, now: datetime)
     with translation.override(settings.LANGUAGE_CODE):
         if case is None:
             alarm.case = case_create(
-                actor=actor,
+                actor=intake_actor(device.district_id),
                 data=_case_input(device, parsed, files),
                 idempotency_key="device-alarm-"
                 + hashlib.sha256(f"{device.pk}:{parsed.external_id}".encode()).hexdigest()[:40],
@@ -346,6 +345,8 @@ def _fold_or_create(device: Device, alarm: Alarm, parsed: Parsed, now: datetime)
             "since": timezone.localtime(since).strftime("%H:%M"),
             "total": total,
         }
+        # Only now the service account is needed (most folded alarms write nothing on the case).
+        actor = intake_actor(device.district_id)
         case_move(actor=actor, number=case.number, action=Action.NOTE, version=None, note=note, files=files)
         alarm.noted = True
 
