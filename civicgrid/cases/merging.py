@@ -164,10 +164,11 @@ def _carry_over(dup: Case, main: Case) -> int:
     """A duplicate that was itself a master hands its linked cases and followers on, so nobody
     is left following a voided case. Returns how many rows moved."""
     moved = Case.objects.filter(master=dup).update(master=main)
-    users = CaseFollower.objects.filter(case=main, user__isnull=False).values("user_id")
-    # Someone already following the master keeps that one row (one message per move).
-    CaseFollower.objects.filter(case=dup, user_id__in=users, linked_case__isnull=True).delete()
-    CaseFollower.objects.filter(case=dup, user_id__in=users).update(user=None)
+    # Someone the master already reaches (its reporter, a follower) keeps their old link, which
+    # now shows the master, but hears of each move once: that row loses its user.
+    taken = set(CaseFollower.objects.filter(case=main, user__isnull=False).values_list("user_id", flat=True))
+    taken |= {main.reporter_id} - {None}
+    CaseFollower.objects.filter(case=dup, user_id__in=taken).update(user=None)
     return moved + CaseFollower.objects.filter(case=dup).update(case=main)
 
 

@@ -290,3 +290,24 @@ def test_the_api_lists_candidates_and_merges(client, here):
     )
     signed_in(client, None)
     assert client.get(f"{API}/{master.number}/duplicates").status_code == 401
+
+
+def test_followers_of_a_merged_master_move_on_and_hear_each_move_once(client, here):
+    first = ads(here)
+    second = report("resident1", channel="resident", point=north(here, 20), case_class=ADS, title=TEXT)
+    links = {}
+    for who in ("resident1", "resident3"):
+        signed_in(client, who)
+        form = {"description": TEXT, "lon": here[0], "lat": here[1], "idempotency_key": f"carry-{who}"}
+        links[who] = client.post("/report/", form | {"follow": first.number})["Location"]
+    merge("operator", first, do(GW_A, second, "verify"))
+    rows = {f.code: f for f in CaseFollower.objects.filter(case=second)}
+    assert {f"/track/{code}/" for code in rows} >= set(links.values())  # the old links still work
+    assert rows[links["resident1"].split("/")[2]].user is None  # second's reporter: told as such
+    assert rows[links["resident3"].split("/")[2]].user.username == "resident3"
+    assert second.number in client.get(links["resident1"]).content.decode()
+    second.refresh_from_db()
+    for action in CLOSING:
+        second = do(doer(action, second), second, action)
+    closed = Notification.objects.filter(case=second, kind="case.closed")
+    assert sorted(closed.values_list("user__username", flat=True)) == ["resident1", "resident3"]
