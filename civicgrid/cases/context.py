@@ -1,8 +1,9 @@
-"""The top bar's case links: the unread-message badge and whether "new case" is offered.
+"""The top bar's links: the unread-message badge, whether "new case" is offered, and the
+channel and coordination pages (whistles, hotline, devices, tiers) a person's roles open.
 
 Registered as a template context processor, so it runs on every page: it costs nothing for
 anonymous visitors and one query, on first use, for a signed-in person (no scope computation,
-which walks the whole region tree).
+which walks the whole region tree). The pages themselves check the scope again.
 """
 
 from __future__ import annotations
@@ -12,11 +13,24 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from civicgrid.accounts.models import GridStaffing, RoleAssignment, User
+from civicgrid.accounts.models import TIER_ROLES, GridStaffing, Role, RoleAssignment, User
 from civicgrid.cases.services import CHANNEL_ROLES
 from civicgrid.notifications.models import Notification
 
 BADGE_MAX = 99
+# Which roles see which link in the top bar.
+NAV_ROLES = {
+    "whistles": {
+        Role.OPERATOR,
+        Role.SHIFT_LEAD,
+        Role.STREET_OPERATOR,
+        Role.COMMUNITY_STAFF,
+        Role.DEPARTMENT_HANDLER,
+    },
+    "hotline": {Role.OPERATOR, Role.SHIFT_LEAD},
+    "devices": {Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.GRID_CHIEF},
+    "routing": set(TIER_ROLES),
+}
 
 
 class CaseNav:
@@ -34,12 +48,13 @@ class CaseNav:
             .values("n")
         )
         roles = sorted({role for roles in CHANNEL_ROLES.values() for role in roles})
-        assigned = RoleAssignment.objects.filter(
+        current = RoleAssignment.objects.filter(
             Q(valid_until__isnull=True) | Q(valid_until__gte=today),
             user=OuterRef("pk"),
-            role__in=roles,
             valid_from__lte=today,
         )
+        assigned = current.filter(role__in=roles)
+        links = {f"link_{name}": Exists(current.filter(role__in=sorted(r))) for name, r in NAV_ROLES.items()}
         # A current grid post makes a grid worker without a role row (as in ``scope_for``).
         posted = GridStaffing.objects.filter(
             Q(end__isnull=True) | Q(end__gte=today), user=OuterRef("pk"), start__lte=today
@@ -50,11 +65,12 @@ class CaseNav:
                 unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
                 assigned=Exists(assigned),
                 posted=Exists(posted),
+                **links,
             )
-            .values("unread", "assigned", "posted")
+            .values("unread", "assigned", "posted", *links)
             .first()
         )
-        return row or {"unread": 0, "assigned": False, "posted": False}
+        return row or {"unread": 0, "assigned": False, "posted": False, **dict.fromkeys(links, False)}
 
     @property
     def unread(self) -> int:
@@ -67,6 +83,11 @@ class CaseNav:
     @property
     def may_create(self) -> bool:
         return bool(self._row["assigned"] or self._row["posted"])
+
+    @property
+    def links(self) -> dict[str, bool]:
+        """{"whistles": True, …}: the top bar's links for this person's current roles."""
+        return {name: self._row[f"link_{name}"] for name in NAV_ROLES}
 
 
 def case_nav(request) -> dict:

@@ -527,6 +527,8 @@ def test_the_top_bar_costs_one_query_and_nothing_for_visitors(rf, cases_demo, dj
         with django_assert_num_queries(1):
             assert nav.may_create is may_create
             assert nav.unread == 0 and nav.unread_label == "0"
+            assert nav.links["hotline"] is (username == "operator")
+            assert nav.links["whistles"] is (username != "chief-320102002001")
 
 
 def test_the_top_bar_links_depend_on_who_is_signed_in(client, cases_demo):
@@ -534,8 +536,12 @@ def test_the_top_bar_links_depend_on_who_is_signed_in(client, cases_demo):
     assert 'href="/report/"' in home and 'href="/track/"' in home and 'href="/cases/"' not in home
     home = login(client, "dept-d01").get("/").content.decode()
     assert 'href="/cases/"' in home and 'href="/cases/list/"' in home and 'href="/cases/new/"' not in home
+    assert 'href="/whistles/"' in home and 'href="/hotline/"' not in home and 'href="/routing/"' not in home
     home = login(Client(), "operator").get("/").content.decode()
     assert 'href="/cases/new/"' in home
+    assert 'href="/whistles/"' in home and 'href="/hotline/"' in home and 'href="/devices/"' in home
+    home = login(Client(), "bl-32010200200101").get("/").content.decode()
+    assert 'href="/routing/"' in home and 'href="/whistles/"' not in home and 'href="/hotline/"' not in home
 
 
 def test_an_address_sending_too_many_reports_is_told_to_wait(client, cases_demo, settings):
