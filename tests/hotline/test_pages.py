@@ -205,3 +205,10 @@ def test_a_limit_the_clock_cannot_read_is_refused_in_the_back_office(hotline, cl
     client.post("/admin/hotline/hotlinelimit/add/", {"kind": "ordinary", "limit": "5工作日"})
     assert HotlineLimit.objects.get().limit == "5工作日"
     assert AuditRecord.objects.filter(action="admin.create", object_type="hotline.hotlinelimit").exists()
+
+
+def test_the_api_is_described_in_openapi(db, client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert {"/api/v1/hotline/batches", "/api/v1/hotline/batches/{batch_id}", "/api/v1/hotline/export"} <= set(
+        paths
+    )
