@@ -76,7 +76,7 @@ def test_rejecting_needs_a_reason_and_is_recorded(hotline):
     assert not selectors.triage_list(scope=actor("operator").scope).exists()
 
 
-@pytest.mark.parametrize("username", ["street-320102002", "resident1", "auditor", "secadmin"])
+@pytest.mark.parametrize("username", ["street-320102002", "dept-d01", "resident1", "auditor", "secadmin"])
 def test_other_roles_may_not_import_triage_or_read(hotline, username):
     from civicgrid.accounts.models import User
 
