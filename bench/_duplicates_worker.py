@@ -3,7 +3,7 @@ database in CIVICGRID_DATABASE_URL (or a SQLite file in CIVICGRID_VAR_DIR); writ
 
 The rows are ``Case`` objects made directly (not through the services: the demo's year takes
 ~9 minutes per million because it plays every move) and written with the demo's lean bulk writer
-(``civicgrid.demo.bulk.Table``, COPY on PostgreSQL) with the secondary indexes built after the
+(``civicgrid.bulk.Table``, COPY on PostgreSQL) with the secondary indexes built after the
 load: realistic columns — 小类 drawn with the taxonomy's weights, points inside the Xuanwu grids
 (half around 3,000 hot spots, as complaints cluster), created over the past year, ~5 % open.
 """
@@ -88,8 +88,9 @@ def _points(rng, loaded, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _fill() -> dict:
     from django.db import connection, transaction
 
+    from civicgrid import bulk
     from civicgrid.cases.models import OPEN_STATES, Case, CaseClass, CaseState, Stage
-    from civicgrid.demo import bulk, loader
+    from civicgrid.demo import loader
     from civicgrid.geo.cells import cell_of
     from civicgrid.regions import locator
 

@@ -32,6 +32,7 @@ from django.db.models import Max
 from django.utils import timezone
 from shapely.geometry import shape
 
+from civicgrid import bulk
 from civicgrid.accounts.models import (
     Department,
     DepartmentKind,
@@ -47,7 +48,7 @@ from civicgrid.cases.models import Case, CaseClass, CaseCounter, CaseEvent, Case
 from civicgrid.cases.services import CaseInput
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.workflow import Actor
-from civicgrid.demo import bulk, cases_plan
+from civicgrid.demo import cases_plan
 from civicgrid.demo.cases_plan import OPERATOR, REPORTER, SHIFT_LEAD, WORKER, CasePlan, Grid, World
 from civicgrid.regions import locator
 from civicgrid.regions.models import Boundary, Level, Region

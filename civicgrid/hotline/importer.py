@@ -2,7 +2,7 @@
 own ``case_build`` and write a chunk of orders at a time.
 
 100,000 orders must go in within three minutes (~560 a second; ``case_create`` makes ~300), so
-a chunk's cases, first events, orders and report lines are written in bulk (``demo.bulk.Table``,
+a chunk's cases, first events, orders and report lines are written in bulk (``civicgrid.bulk.Table``,
 COPY on PostgreSQL) in one transaction together with the batch's progress: a failure loses
 nothing already committed, and running the batch again resumes after the last committed row.
 Nothing is doubled: orders are unique by the hotline's number, and each case carries the
@@ -22,13 +22,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from civicgrid.bulk import Table
 from civicgrid.cases import services
 from civicgrid.cases.models import Case, CaseCounter, CaseEvent, CaseState, Channel
 from civicgrid.cases.numbering import number_text, tracking_code
 from civicgrid.cases.services import CaseInput
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.workflow import Action, Actor
-from civicgrid.demo.bulk import Table
 from civicgrid.errors import DomainError
 from civicgrid.geo import crs as geocrs
 from civicgrid.hotline import config
