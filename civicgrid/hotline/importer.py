@@ -18,14 +18,14 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.bulk import Table
 from civicgrid.cases import services
-from civicgrid.cases.models import Case, CaseCounter, CaseEvent, CaseState, Channel
-from civicgrid.cases.numbering import number_text, tracking_code
+from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel
+from civicgrid.cases.numbering import next_numbers, tracking_code
 from civicgrid.cases.services import CaseInput
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.workflow import Action, Actor
@@ -261,32 +261,11 @@ def build_case(
     return case, event
 
 
-def reserve_numbers(district_code: str, day, n: int) -> list[str]:
-    """``n`` consecutive case numbers from the day's counter (the row stays locked until commit)."""
-    quote = connection.ops.quote_name
-    bump = "UPDATE {} SET {} = {} + %s WHERE {} = %s AND {} = %s RETURNING {}".format(
-        quote(CaseCounter._meta.db_table), *map(quote, ("last", "last", "district_code", "day", "last"))
-    )
-    for _attempt in range(3):
-        with connection.cursor() as cursor:
-            cursor.execute(bump, [n, district_code, connection.ops.adapt_datefield_value(day)])
-            row = cursor.fetchone()
-        if row is not None:
-            return [number_text(district_code, day, i) for i in range(row[0] - n + 1, row[0] + 1)]
-        try:
-            with transaction.atomic():
-                CaseCounter.objects.create(district_code=district_code, day=day, last=n)
-            return [number_text(district_code, day, i) for i in range(1, n + 1)]
-        except IntegrityError:  # another writer created today's counter first
-            continue
-    raise RuntimeError(f"no case counter for {district_code} {day} after three attempts")
-
-
 def write_cases(ctx: Context, built: list[tuple[Case, CaseEvent]], *, at: datetime) -> None:
     """Number and insert the cases and their first events; give each its database id."""
     if not built:
         return
-    numbers = reserve_numbers(ctx.district_code, timezone.localdate(at), len(built))
+    numbers = next_numbers(ctx.district_code, timezone.localdate(at), len(built))
     for (case, _event), number in zip(built, numbers, strict=True):
         case.number = number
     _CASES.insert(_CASES.rows([c for c, _e in built]))

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.cases.models import Case
+from civicgrid.cases.numbering import next_numbers
 from civicgrid.hotline import importer
 from civicgrid.hotline.importer import _CASES, _EVENTS, _LINES, _ORDERS, ChunkResult, Context, Line
 from civicgrid.hotline.models import HotlineOrder, OrderState, Outcome
@@ -177,9 +178,7 @@ def _write(ctx: Context, batch_id: int, kept: list[Built], result: ChunkResult, 
     if unbuilt:
         new += build_rows(ctx, [(b.row, b.order) for b in unbuilt], batch_id=batch_id, at=now)
     placed = [b for b in new if b.case_row is not None]
-    numbers = (
-        importer.reserve_numbers(ctx.district_code, timezone.localdate(now), len(placed)) if placed else []
-    )
+    numbers = next_numbers(ctx.district_code, timezone.localdate(now), len(placed)) if placed else []
     number_at, event_case_at = _index(_CASES, "number"), _index(_EVENTS, "case_id")
     _CASES.insert([_with(b.case_row, number_at, n) for b, n in zip(placed, numbers, strict=True)])
     ids = dict(Case.objects.filter(number__in=numbers).values_list("number", "id")) if numbers else {}
