@@ -275,6 +275,20 @@ else:
 # Public reports (/report/) per client address and window.
 REPORT_RATE_LIMIT = envint("REPORT_RATE_LIMIT", 10)
 REPORT_RATE_WINDOW_MINUTES = envint("REPORT_RATE_WINDOW_MINUTES", 60)
+# The public "already reported?" check (/api/v1/cases/duplicates), per address and the same window.
+DUPLICATE_CHECK_RATE_LIMIT = envint("DUPLICATE_CHECK_RATE_LIMIT", REPORT_RATE_LIMIT * 6)
+# The Open311 GeoReport v2 server (docs/open311.md): GET requests per client address and minute,
+# and the jurisdiction_id (besides the district codes) that clients may name.
+OPEN311_LIST_RATE_LIMIT = envint("OPEN311_LIST_RATE_LIMIT", 120)
+OPEN311_JURISDICTION_DOMAIN = envstr("OPEN311_JURISDICTION_DOMAIN")
+# 12345 hotline imports (docs/hotline.md): the largest file, and the building processes of a
+# large batch (0: one per core for batches of 20,000 orders or more).
+HOTLINE_UPLOAD_MAX_MB = envint("HOTLINE_UPLOAD_MAX_MB", 64)
+HOTLINE_IMPORT_WORKERS = envint("HOTLINE_IMPORT_WORKERS", 0)
+# Camera and sensor alarms (docs/devices.md): how far a signed timestamp may be from the server
+# clock (seconds), and refusals per address and minute before it is ignored (0: no limit).
+DEVICES_CLOCK_WINDOW = envint("DEVICES_CLOCK_WINDOW", 300)
+DEVICES_REFUSALS_PER_MINUTE = envint("DEVICES_REFUSALS_PER_MINUTE", 600)
 
 
 # Personal-data keys (docs/personal-data.md): AES-GCM data keys and the blind-index key.

@@ -149,7 +149,7 @@ def duplicate_check_allowed(request) -> None:
     """The public duplicate check and follow are rate-limited per client address like /report/
     (a few checks per report: DUPLICATE_CHECK_RATE_LIMIT, default 6 × REPORT_RATE_LIMIT), so
     nobody can map the open cases by probing."""
-    limit = getattr(settings, "DUPLICATE_CHECK_RATE_LIMIT", settings.REPORT_RATE_LIMIT * 6)
+    limit = settings.DUPLICATE_CHECK_RATE_LIMIT
     if not throttle_allows(
         f"duplicates:{client_ip(request) or 'unknown'}",
         limit=limit,

@@ -43,7 +43,7 @@ TEXT_MAX = 500
 
 def window_seconds() -> int:
     """How far X-Timestamp may lie from the server's clock (setting DEVICES_CLOCK_WINDOW, ±300 s)."""
-    return int(getattr(settings, "DEVICES_CLOCK_WINDOW", 300))
+    return settings.DEVICES_CLOCK_WINDOW
 
 
 def body_max_bytes() -> int:
@@ -380,7 +380,7 @@ def refusals_per_minute() -> int:
     """Refusals one address may cause a minute before it is ignored for the rest of the minute
     (setting DEVICES_REFUSALS_PER_MINUTE, default 600; 0: no limit). High, because a whole street's
     cameras may sit behind one NAT address and one of them may be misconfigured."""
-    return int(getattr(settings, "DEVICES_REFUSALS_PER_MINUTE", 600))
+    return settings.DEVICES_REFUSALS_PER_MINUTE
 
 
 def _blocked(ip: str | None) -> bool:

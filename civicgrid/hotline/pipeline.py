@@ -239,8 +239,8 @@ def worker_count(rows: int) -> int:
     HOTLINE_IMPORT_WORKERS overrides; 1: all here). Forking needs Linux, no open transaction, and
     the main thread: a process forked from one thread of many (a Huey thread worker) may inherit
     a lock another thread held, so there the batch is built in place."""
-    wanted = getattr(settings, "HOTLINE_IMPORT_WORKERS", None)
-    if wanted is None:
+    wanted = settings.HOTLINE_IMPORT_WORKERS
+    if not wanted:
         wanted = (os.cpu_count() or 1) if rows >= PARALLEL_FROM else 1
     on_main_thread = threading.current_thread() is threading.main_thread()
     if sys.platform != "linux" or connection.in_atomic_block or not on_main_thread:

@@ -37,7 +37,7 @@ REASON_MAX = 300
 
 def upload_max_bytes() -> int:
     """A day of a city's orders is tens of megabytes; the default allows 100,000 rows as CSV."""
-    return int(getattr(settings, "HOTLINE_UPLOAD_MAX_MB", 64)) * 1024 * 1024
+    return settings.HOTLINE_UPLOAD_MAX_MB * 1024 * 1024
 
 
 def actor_of(user: User) -> Actor:
