@@ -28,13 +28,13 @@ from civicgrid.cases.models import (
     Satisfaction,
     Urgency,
 )
+from civicgrid.cases.news import after_change
 from civicgrid.cases.numbering import next_number, tracking_code
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.uploads import CleanFile, clean_upload
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError
 from civicgrid.geo.cells import cell_of
-from civicgrid.notifications.services import notify
 from civicgrid.regions import locator
 from civicgrid.regions.models import Region
 from civicgrid.regions.selectors import grid_locate
@@ -260,7 +260,7 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
             attachments = _store(case, event, cleaned, by=actor.user_id, at=now)
             if data.self_resolve:
                 _move_locked(case, Action.SELF_RESOLVE, actor, note=data.note, at=now)
-            _after_change(case, event)
+            after_change(case, event)
     except IntegrityError:
         # Two submissions with one key raced; the other one won and made the case.
         previous = _keyed(key)
@@ -559,47 +559,5 @@ def case_move(
         if action == Action.SELF_RESOLVE:
             _check_resolution_photos(case, cleaned)
         _store(case, result.event, cleaned, by=actor.user_id, at=result.event.at)
-        _after_change(case, result.event)
+        after_change(case, result.event)
     return case
-
-
-# Who hears of a move, and with which message kind.
-_NEWS = {
-    Action.REPORT: "case.new",
-    Action.VERIFY: "case.verified",
-    Action.REGISTER: "case.registered",
-    Action.DISPATCH: "case.dispatched",
-    Action.RETURN: "case.returned",
-    Action.FEEDBACK: "case.feedback",
-    Action.CHECK_FAIL: "case.rework",
-    Action.CHECK_PASS: "case.checked",
-    Action.EXTEND_REQUEST: "case.extension",
-    Action.SELF_RESOLVE: "case.checked",
-}
-
-
-def _after_change(case: Case, event: CaseEvent) -> None:
-    """Tell the people the case now waits for; tell the reporter when it is closed."""
-    kind = _NEWS.get(event.action)
-    link = f"/cases/{case.number}/"
-    if kind:
-        notify(
-            user_ids=selectors.stage_owner_ids(case),
-            kind=kind,
-            case=case,
-            link=link,
-            title=_("%(number)s %(title)s: %(state)s")
-            % {"number": case.number, "title": case.title, "state": CaseState(case.state).label},
-            body=event.note,
-        )
-    if event.action == Action.CLOSE and case.reporter_id:
-        notify(
-            user_ids=[case.reporter_id],
-            kind="case.closed",
-            case=case,
-            link=f"/track/{case.tracking_code}/",
-            title=_("Your report %(number)s has been dealt with — please rate it.") % {"number": case.number},
-        )
-    from civicgrid.cases.merging import followers_notify  # merging builds on this module
-
-    followers_notify(case, event)
