@@ -4,9 +4,9 @@ Each benchmark prints its figures next to a baseline measured in the same run; n
 A benchmark that fails is reported (with its traceback) and the others still run. The results
 go to bench/results/latest.json (git-ignored).
 
-Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes|cases_create|cases_list …]``
-(default: all, in that order of cheapest first: validation, locate, api, scopes, cases_create,
-cases_list — the last fills its 1,000,000-case databases on its first run, then reuses them).
+Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes|cases_create|cases_list|open311|
+devices_alarms|hotline_import|duplicates …]`` (default: all, in that order; cases_list and
+duplicates fill their 1,000,000-case databases on their first run, then reuse them).
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ import _common as c
 import bench_api
 import bench_cases_create
 import bench_cases_list
+import bench_devices_alarms
+import bench_duplicates
+import bench_hotline_import
 import bench_locate
+import bench_open311
 import bench_scopes
 import bench_validation
 
@@ -33,6 +37,12 @@ BENCHMARKS = {
     bench_scopes.NAME: bench_scopes.run,
     bench_cases_create.NAME: bench_cases_create.run,
     bench_cases_list.NAME: bench_cases_list.run,
+    bench_open311.NAME: bench_open311.run,
+    bench_devices_alarms.NAME: bench_devices_alarms.run,
+    bench_hotline_import.NAME: lambda: bench_hotline_import.run(
+        ["sqlite", "postgresql"], bench_hotline_import.ORDERS
+    ),
+    bench_duplicates.NAME: bench_duplicates.run,
 }
 
 
