@@ -66,7 +66,7 @@ def jurisdiction_resolve(value: str | None) -> Jurisdiction:
         raise DomainError(
             "jurisdiction_required", _("This server serves several districts: give jurisdiction_id.")
         )
-    domain = (getattr(settings, "OPEN311_JURISDICTION_DOMAIN", "") or "").strip().lower()
+    domain = (settings.OPEN311_JURISDICTION_DOMAIN or "").strip().lower()
     for district in served:
         if value in (district.code, district.code[:6]) or (domain and value.lower() == domain):
             return district
