@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.clock import parse_limit
 
@@ -90,7 +91,7 @@ class Whistle(models.Model):
     description = models.TextField(_("description"), blank=True)
     place = models.CharField(_("place"), max_length=200, blank=True)
     lead = models.ForeignKey(
-        "accounts.Department", verbose_name=_("lead department"), on_delete=models.PROTECT, related_name="+"
+        "accounts.Department", verbose_name=pgettext_lazy("whistle", "lead department"), on_delete=models.PROTECT, related_name="+"
     )
     limit = models.CharField(_("report-in limit"), max_length=16)
     opened_at = models.DateTimeField(_("blown at"))
