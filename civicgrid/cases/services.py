@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import Department, Role
-from civicgrid.cases import selectors, workflow
+from civicgrid.cases import limits, selectors, workflow
 from civicgrid.cases.clock import parse_limit
 from civicgrid.cases.models import (
     Attachment,
@@ -169,16 +169,20 @@ def _keyed(key: str) -> Case | None:
 def _class(code: str) -> CaseClass | None:
     if not code:
         return None
-    found = (
-        CaseClass.objects.filter(code=code, active=True, parent__isnull=False)
-        .select_related("department")
-        .first()
-    )
+    found = limits.cached("minor_classes", _minor_classes).get(code)
     if found is None:
         raise DomainError(
             "unknown_class", _("There is no case class %(c)s.") % {"c": code}, {"case_class": code}
         )
     return found
+
+
+def _minor_classes() -> dict[str, CaseClass]:
+    """The active 小类 by code with their departments, read once per process for a few seconds
+    (``limits.cached``; a class saved in this process drops it at once, cases/apps.py): looking
+    one up per report was a fifth of an Open311 post's time (bench/bench_open311.py)."""
+    rows = CaseClass.objects.filter(active=True, parent__isnull=False).select_related("department")
+    return {c.code: c for c in rows}
 
 
 def _check_channel(channel: str, actor: Actor) -> str:
