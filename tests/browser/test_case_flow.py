@@ -70,7 +70,9 @@ class Desk:
 
 
 def _point_in_grid(page: Page, code: str) -> tuple[float, float]:
-    """A pixel of the map that lies on grid ``code`` (probing its box: grids are not convex)."""
+    """A pixel of the map that lies on grid ``code`` (probing its box: grids are not convex).
+    The map is scrolled into view first: elementFromPoint sees only the viewport."""
+    page.locator("#case-map").scroll_into_view_if_needed()
     box = page.locator(f'#case-map path[data-code="{code}"]').bounding_box()
     for fy in (0.5, 0.4, 0.6, 0.3, 0.7):
         for fx in (0.5, 0.4, 0.6, 0.3, 0.7):
