@@ -48,10 +48,26 @@ def demo_staff(db, demo_divisions, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_locator_cache():
-    # Generation ids repeat between tests (each test's database starts empty).
+    # Generation ids repeat between tests (each test's database starts empty); only the index of
+    # a committed demo's generation, which outlives the test, is kept (tests/cases/conftest.py).
+    from tests.cases.conftest import _Committed
+
     locator.forget()
+    _Committed.reuse_index()
     forget_region_tree()
     cache.clear()  # rate-limit counters
     yield
     locator.forget()
     forget_region_tree()
+
+
+@pytest.fixture
+def transactional_db(transactional_db, django_db_blocker):
+    """pytest-django's, after emptying a module's or package's committed demo (tests/cases/conftest.py)
+    that is still there: pytest-django runs the transactional tests after the others, so one in a
+    package that shares a committed demo may follow that package's last test that used it."""
+    from tests.cases.conftest import _Committed
+
+    with django_db_blocker.unblock():
+        _Committed.drop()
+    return transactional_db

@@ -13,8 +13,17 @@ from django.utils import timezone
 from civicgrid.devices import signing
 from civicgrid.devices.models import Device, DeviceKind
 from civicgrid.devices.services import DeviceInput, alarm_types_load_default, device_fields
-from tests.cases.conftest import _module_demo, cases_demo  # noqa: F401 (fixtures used by name)
+from tests.cases.conftest import cases_demo, committed_demo  # noqa: F401 (fixtures used by name)
 from tests.cases.steps import GRID_A, GRID_B, point_in
+
+
+@pytest.fixture(scope="package")
+def _module_demo(django_db_setup, django_db_blocker, demo_divisions):
+    """The whole demo, committed once for this package's modules (not once per module: loading
+    and emptying it cost more than most modules' tests); each test still runs in its own
+    rolled-back transaction on top of it."""
+    yield from committed_demo(django_db_blocker, demo_divisions)
+
 
 SECRET = "test-secret-of-the-camera"
 CAMERA, CAMERA_B = "CAM-A-001", "CAM-B-001"

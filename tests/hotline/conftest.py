@@ -15,7 +15,16 @@ from civicgrid.hotline import services
 from civicgrid.hotline.models import Landmark
 from civicgrid.tables import xlsx_bytes
 from tests.browser.conftest import browser, live_staff, open_page  # noqa: F401 (fixtures)
-from tests.cases.conftest import POINT, _module_demo, actor, cases_demo  # noqa: F401 (fixtures)
+from tests.cases.conftest import POINT, actor, cases_demo, committed_demo  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(scope="package")
+def _module_demo(django_db_setup, django_db_blocker, demo_divisions):
+    """The whole demo, committed once for this package's modules (not once per module: loading
+    and emptying it cost more than most modules' tests); each test still runs in its own
+    rolled-back transaction on top of it."""
+    yield from committed_demo(django_db_blocker, demo_divisions)
+
 
 # 梅园新村街道's community 兰园 and a landmark the tests add at POINT.
 LANDMARK = "测试大厦"

@@ -8,7 +8,15 @@ import pytest
 from civicgrid.accounts.models import User
 from civicgrid.accounts.tokens import api_token_create
 from civicgrid.cases import limits
-from tests.cases.conftest import _module_demo, cases_demo  # noqa: F401  (fixtures)
+from tests.cases.conftest import cases_demo, committed_demo  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(scope="package")
+def _module_demo(django_db_setup, django_db_blocker, demo_divisions):
+    """The whole demo, committed once for this package's modules (not once per module: loading
+    and emptying it cost more than most modules' tests); each test still runs in its own
+    rolled-back transaction on top of it."""
+    yield from committed_demo(django_db_blocker, demo_divisions)
 
 
 @pytest.fixture

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+
 from civicgrid.routing import services
-from tests.cases.conftest import _module_demo, actor, cases_demo, local, report  # noqa: F401
+from tests.cases.conftest import actor, cases_demo, committed_demo, local, report  # noqa: F401
 from tests.cases.steps import GRID_A, point_in
+
+
+@pytest.fixture(scope="package")
+def _module_demo(django_db_setup, django_db_blocker, demo_divisions):
+    """The whole demo, committed once for this package's modules (not once per module: loading
+    and emptying it cost more than most modules' tests); each test still runs in its own
+    rolled-back transaction on top of it."""
+    yield from committed_demo(django_db_blocker, demo_divisions)
+
 
 BL_A = f"bl-{GRID_A}"  # building leader of GRID_A
 OC_A = f"oc-{GRID_A}"  # owners' committee member of GRID_A

@@ -10,7 +10,16 @@ import pytest
 from civicgrid.cases import limits
 from civicgrid.whistles import services
 
-from ..cases.conftest import _module_demo, actor, local  # noqa: F401  (fixtures and helpers)
+from ..cases.conftest import actor, committed_demo, local  # noqa: F401  (fixtures and helpers)
+
+
+@pytest.fixture(scope="package")
+def _module_demo(django_db_setup, django_db_blocker, demo_divisions):
+    """The whole demo, committed once for this package's modules (not once per module: loading
+    and emptying it cost more than most modules' tests); each test still runs in its own
+    rolled-back transaction on top of it."""
+    yield from committed_demo(django_db_blocker, demo_divisions)
+
 
 _keys = itertools.count(1)
 STREET_A, STREET_B = "street-320102002", "street-320102010"  # 梅园新村街道, 玄武湖街道
@@ -21,7 +30,7 @@ GW_A = "gw-32010200200101"
 
 
 @pytest.fixture
-def wdemo(_module_demo, db):  # noqa: F811
+def wdemo(_module_demo, db):
     """The whole Xuanwu demo with no cases and no whistles; configuration caches dropped."""
     limits.forget()
     yield _module_demo
