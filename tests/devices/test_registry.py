@@ -191,8 +191,9 @@ def test_only_managers_may_register_through_the_service(devices):
             device_register(scope=scope_for(user), by=user, data=data)
         assert refused.value.status == 403
     user = User.objects.get(username=STREET_B)
-    with pytest.raises(DomainError, match="outside"):
+    with pytest.raises(DomainError) as refused:
         device_register(scope=scope_for(user), by=user, data=data)
+    assert refused.value.code == "outside_scope"
     assert not Device.objects.filter(external_id="CAM-NEW-4").exists()
 
 

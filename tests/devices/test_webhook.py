@@ -86,8 +86,9 @@ def test_a_long_burst_notes_the_timeline_at_most_every_ten_minutes_with_a_count(
     case = sensor_cases().get()
     notes = list(CaseEvent.objects.filter(case=case, action="note").order_by("seq"))
     assert len(notes) == 2  # at minutes 10 and 20
-    assert notes[0].note.startswith("10 ") and "(11 " in notes[0].note
-    assert notes[1].note.startswith("10 ") and "(21 " in notes[1].note
+    # The timeline keeps the note as written, in the district's language (Chinese by default).
+    assert "又发出 10 条" in notes[0].note and "共 11 条" in notes[0].note
+    assert "又发出 10 条" in notes[1].note and "共 21 条" in notes[1].note
     assert Alarm.objects.filter(case=case, noted=True).count() == 3  # the first alarm and two notes
 
 
