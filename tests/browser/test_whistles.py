@@ -4,8 +4,6 @@ on time. Each person in their own browser, every page under the Content-Security
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
