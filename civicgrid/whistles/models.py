@@ -91,7 +91,10 @@ class Whistle(models.Model):
     description = models.TextField(_("description"), blank=True)
     place = models.CharField(_("place"), max_length=200, blank=True)
     lead = models.ForeignKey(
-        "accounts.Department", verbose_name=pgettext_lazy("whistle", "lead department"), on_delete=models.PROTECT, related_name="+"
+        "accounts.Department",
+        verbose_name=pgettext_lazy("whistle", "lead department"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     limit = models.CharField(_("report-in limit"), max_length=16)
     opened_at = models.DateTimeField(_("blown at"))
