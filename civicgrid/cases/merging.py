@@ -18,6 +18,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.cases import duplicates, selectors, services, workflow
 from civicgrid.cases.models import Case, CaseEvent, CaseFollower, CaseState
 from civicgrid.cases.numbering import tracking_code
+from civicgrid.cases.versioning import check_version
 from civicgrid.cases.workflow import MERGE_MOVES, Action, Actor
 from civicgrid.errors import DomainError
 from civicgrid.notifications.services import notify
@@ -67,7 +68,7 @@ def case_merge(
 ) -> Case:
     """Merge case ``number`` (the duplicate, at ``version``) into ``master``. Refusals change
     nothing: 404 outside scope, 409 stale or not open, 403 for this person, 400 bad input."""
-    note = services._text(note, services.NOTE_MAX, "note")
+    note = services.clean_text(note, services.NOTE_MAX, "note")
     number, master = (number or "").strip(), (master or "").strip()
     if not master:
         raise DomainError("master_required", _("Choose the case to merge this one into."))
@@ -77,13 +78,7 @@ def case_merge(
         dup = selectors.case_get(scope=actor.scope, number=number)
         main = selectors.case_get(scope=actor.scope, number=master)
         dup, main = _locked_pair(dup, main)
-        if version is not None and version != dup.version:
-            raise DomainError(
-                "stale_version",
-                _("Someone else changed this case meanwhile; reload it."),
-                {"version": dup.version},
-                status=409,
-            )
+        check_version(dup, version)
         _check_master(main)
         mismatch = bool(dup.case_class_id and main.case_class_id and dup.case_class_id != main.case_class_id)
         if mismatch and not cross_class:

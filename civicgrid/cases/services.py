@@ -32,6 +32,7 @@ from civicgrid.cases.news import after_change
 from civicgrid.cases.numbering import next_number, tracking_code
 from civicgrid.cases.taxonomy import suggest_classes
 from civicgrid.cases.uploads import CleanFile, clean_upload
+from civicgrid.cases.versioning import check_version, write_versioned
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError
 from civicgrid.geo.cells import cell_of
@@ -95,8 +96,11 @@ class Created:
     attachments: list | None = None
 
 
-def _text(value: str, limit: int, name: str) -> str:
+def clean_text(value: str, limit: int, name: str, *, required: bool = False) -> str:
+    """``value`` stripped; refused when longer than ``limit`` (or empty, when ``required``)."""
     value = (value or "").strip()
+    if required and not value:
+        raise DomainError("text_required", _("%(field)s is required.") % {"field": name}, {"field": name})
     if len(value) > limit:
         raise DomainError(
             "text_too_long",
@@ -213,8 +217,8 @@ def case_create(*, actor: Actor, data: CaseInput, idempotency_key: str, submitte
     # A replayed key is not looked up first: almost every key is new, and the unique index finds
     # a replay anyway (IntegrityError below; the replay's work is rolled back).
     role = _check_channel(data.channel, actor)
-    title = _text(data.title, TITLE_MAX, "title")
-    description = _text(data.description, DESCRIPTION_MAX, "description")
+    title = clean_text(data.title, TITLE_MAX, "title")
+    description = clean_text(data.description, DESCRIPTION_MAX, "description")
     if not title and not description:
         raise DomainError("text_required", _("Say what the matter is."))
     title = title or description[:30]
@@ -312,7 +316,7 @@ def case_build(
         urgency=data.urgency,
         title=title,
         description=description,
-        address=_text(data.address, ADDRESS_MAX, "address"),
+        address=clean_text(data.address, ADDRESS_MAX, "address"),
         lon=place["wgs84"]["lon"],
         lat=place["wgs84"]["lat"],
         cell=cell_of(place["wgs84"]["lon"], place["wgs84"]["lat"]),
@@ -322,8 +326,8 @@ def case_build(
         street_id=region_ids[place["street"]["code"]],
         district_id=region_ids[place["district"]["code"]],
         reporter_id=actor.user_id if role == Role.RESIDENT else None,
-        reporter_name=_text(data.reporter_name, 64, "reporter_name"),
-        reporter_phone=_text(data.reporter_phone, 32, "reporter_phone"),
+        reporter_name=clean_text(data.reporter_name, 64, "reporter_name"),
+        reporter_phone=clean_text(data.reporter_phone, 32, "reporter_phone"),
         tracking_code=code,
         idempotency_key=key,
         submitted_by=submitted_by[:64],
@@ -407,7 +411,10 @@ def _move_data(case: Case, action: str, raw: dict, *, at: datetime, lookups: Loo
     if action == Action.RATE:
         if raw.get("satisfaction") not in Satisfaction.values:
             raise DomainError("bad_rating", _("Rate as satisfied, basically satisfied or dissatisfied."))
-        return {"satisfaction": raw["satisfaction"], "comment": _text(raw.get("comment", ""), 500, "comment")}
+        return {
+            "satisfaction": raw["satisfaction"],
+            "comment": clean_text(raw.get("comment", ""), 500, "comment"),
+        }
     if action == Action.FOLLOW_UP:
         satisfaction = raw.get("satisfaction", "")
         if satisfaction and satisfaction not in Satisfaction.values:
@@ -453,13 +460,7 @@ def _move_locked(
 def move_save(case: Case, seen: int, result: workflow.MoveResult, **extra) -> None:
     """Write a move made in memory (and ``extra`` fields, e.g. a merge's master) — only if the case
     is still at version ``seen``."""
-    fields = {f: getattr(case, f) for f in MOVE_FIELDS}
-    # Optimistic concurrency: only the writer who saw version ``seen`` may write.
-    written = Case.objects.filter(pk=case.pk, version=seen).update(**fields, **extra)
-    if not written:
-        raise DomainError(
-            "stale_version", _("Someone else changed this case meanwhile; reload it."), status=409
-        )
+    write_versioned(case, seen, {f: getattr(case, f) for f in MOVE_FIELDS} | extra)
     result.event.save()
     if result.units:
         CaseUnit.objects.filter(case=case).delete()
@@ -547,18 +548,12 @@ def case_move(
 ) -> Case:
     """Make one move. Refusals change nothing: 404 outside scope, 409 from this state or on a stale
     version, 403 for this person, 400 for bad input."""
-    note = _text(note, NOTE_MAX, "note")
+    note = clean_text(note, NOTE_MAX, "note")
     cleaned = _clean_files(files or [])
     with transaction.atomic():
         if case is None:
             case = selectors.case_get(scope=actor.scope, number=number, for_update=True)
-        if version is not None and version != case.version:
-            raise DomainError(
-                "stale_version",
-                _("Someone else changed this case meanwhile; reload it."),
-                {"version": case.version},
-                status=409,
-            )
+        check_version(case, version)
         result = _move_locked(case, action, actor, note=note, raw=data, lon=lon, lat=lat)
         if action == Action.SELF_RESOLVE:
             _check_resolution_photos(case, cleaned)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from civicgrid.audit.services import audit_record
 from civicgrid.cases import limits, selectors
 from civicgrid.cases.models import Case, CaseEvent, CaseState, Level, Tier
+from civicgrid.cases.versioning import check_version, write_versioned
 from civicgrid.cases.workflow import Actor, _enter_stage, _iso
 from civicgrid.errors import DomainError
 from civicgrid.notifications.services import notify
@@ -91,12 +92,7 @@ def _enter_tier(case: Case, action: str, target: TierConf, at: datetime) -> dict
 
 
 def _write(case: Case, seen: int) -> None:
-    # Optimistic concurrency, as cases.services: only the writer who saw ``seen`` writes.
-    written = Case.objects.filter(pk=case.pk, version=seen).update(**{f: getattr(case, f) for f in FIELDS})
-    if not written:
-        raise DomainError(
-            "stale_version", _("Someone else changed this case meanwhile; reload it."), status=409
-        )
+    write_versioned(case, seen, {f: getattr(case, f) for f in FIELDS})
 
 
 def _move(
@@ -161,13 +157,7 @@ def tier_move(
     reason = (reason or "").strip()
     with transaction.atomic():
         case = selectors.case_get(scope=actor.scope, number=number, for_update=True)
-        if version is not None and version != case.version:
-            raise DomainError(
-                "stale_version",
-                _("Someone else changed this case meanwhile; reload it."),
-                {"version": case.version},
-                status=409,
-            )
+        check_version(case, version)
         role, target = rules.check(case, action, actor, reason=reason, to_tier=to_tier)
         _move(
             case, action, target, actor=actor, role=role, reason=reason, at=at or timezone.now(), auto=False

@@ -20,7 +20,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.cases import limits as case_limits
 from civicgrid.cases import selectors as case_selectors
 from civicgrid.cases.clock import Limit, parse_limit
-from civicgrid.cases.services import case_move
+from civicgrid.cases.services import case_move, clean_text
 from civicgrid.cases.workflow import Action, Actor
 from civicgrid.errors import DomainError
 from civicgrid.geo.crs import to_wgs84
@@ -45,19 +45,6 @@ DEPARTMENTS_MAX = 20
 COMMAND = (Role.OPERATOR, Role.SHIFT_LEAD)
 OWN_LEVEL = {Role.STREET_OPERATOR: Level.STREET, Role.COMMUNITY_STAFF: Level.COMMUNITY}
 BLOWERS = (*COMMAND, *OWN_LEVEL)
-
-
-def _text(value: str, limit: int, name: str, *, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise DomainError("text_required", _("%(field)s is required.") % {"field": name}, {"field": name})
-    if len(value) > limit:
-        raise DomainError(
-            "text_too_long",
-            _("%(field)s is longer than %(n)d characters.") % {"field": name, "n": limit},
-            {"field": name, "max": limit, "length": len(value)},
-        )
-    return value
 
 
 def report_in_limit(kind: str) -> Limit:
@@ -275,11 +262,11 @@ def _blow(*, actor: Actor, data: WhistleInput, key: str, submitted_by: str) -> B
     region, role = _blowing_region(actor, data, case)
     if case is not None:
         title, description = case.title, case.description
-        place = _text(data.place, PLACE_MAX, "place") or case.address or case.grid.name
+        place = clean_text(data.place, PLACE_MAX, "place") or case.address or case.grid.name
     else:
-        title = _text(data.title, TITLE_MAX, "title", required=True)
-        description = _text(data.description, TEXT_MAX, "description")
-        place = _text(data.place, PLACE_MAX, "place")
+        title = clean_text(data.title, TITLE_MAX, "title", required=True)
+        description = clean_text(data.description, TEXT_MAX, "description")
+        place = clean_text(data.place, PLACE_MAX, "place")
     limit = report_in_limit(data.kind)
     now = timezone.now()
     deadline = case_limits.calendar().add(now, limit)
@@ -396,9 +383,9 @@ def summons_report_in(
     """A summoned department reports in (报到): who came, and where; the time is the server's,
     because the report-in is made on arrival and its punctuality is what is measured."""
     with refusals_recorded("whistle.report_in_refused", number=number, department=department):
-        attendees = _text(attendees, NAMES_MAX, "attendees", required=True)
-        where = _text(where, PLACE_MAX, "where")
-        note = _text(note, TEXT_MAX, "note")
+        attendees = clean_text(attendees, NAMES_MAX, "attendees", required=True)
+        where = clean_text(where, PLACE_MAX, "where")
+        note = clean_text(note, TEXT_MAX, "note")
         lon, lat = _point(lon, lat, crs)
         with transaction.atomic():
             whistle = _open_whistle(actor, number)
@@ -498,9 +485,9 @@ def meeting_record_add(
 ) -> MeetingRecord:
     """Record the on-site meeting (现场会): who was there, what was agreed, who does what by when."""
     with refusals_recorded("whistle.meeting_refused", number=number):
-        place = _text(place, PLACE_MAX, "place")
-        attendees = _text(attendees, 500, "attendees", required=True)
-        agreed = _text(agreed, TEXT_MAX, "agreed", required=True)
+        place = clean_text(place, PLACE_MAX, "place")
+        attendees = clean_text(attendees, 500, "attendees", required=True)
+        agreed = clean_text(agreed, TEXT_MAX, "agreed", required=True)
         with transaction.atomic():
             whistle = _open_whistle(actor, number)
             _require_blower(
@@ -549,7 +536,7 @@ def _task(t: TaskInput, summoned: dict[str, Department], held_on: date) -> Meeti
             _("A task goes to a department the whistle summoned, not %(c)s.") % {"c": t.department},
             {"department": t.department, "summoned": sorted(summoned)},
         )
-    text = _text(t.task, TASK_MAX, "task", required=True)
+    text = clean_text(t.task, TASK_MAX, "task", required=True)
     try:
         due = t.due if isinstance(t.due, date) else date.fromisoformat(str(t.due).strip())
     except ValueError:
@@ -562,7 +549,7 @@ def _task(t: TaskInput, summoned: dict[str, Department], held_on: date) -> Meeti
 def whistle_close(*, actor: Actor, number: str, result: str) -> Whistle:
     """Close a standalone whistle with its result; a case's whistle closes with the case."""
     with refusals_recorded("whistle.close_refused", number=number):
-        result = _text(result, TEXT_MAX, "result", required=True)
+        result = clean_text(result, TEXT_MAX, "result", required=True)
         with transaction.atomic():
             whistle = _open_whistle(actor, number)
             if whistle.case_id is not None:
