@@ -84,7 +84,9 @@ from civicgrid.accounts.api import accounts_router  # noqa: E402  (routers come 
 from civicgrid.audit.api import audit_router  # noqa: E402
 from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.devices.api import router as devices_router  # noqa: E402
+from civicgrid.enforcement.api import router as enforcement_router  # noqa: E402
 from civicgrid.hotline.api import router as hotline_router  # noqa: E402
+from civicgrid.patrol.api import router as patrol_router  # noqa: E402
 from civicgrid.regions.api import geo_router, regions_router  # noqa: E402
 from civicgrid.routing.api import router as routing_router  # noqa: E402
 from civicgrid.whistles.api import router as whistles_router  # noqa: E402
@@ -97,4 +99,6 @@ api.add_router("/hotline", hotline_router)
 api.add_router("/devices", devices_router)
 api.add_router("/whistles", whistles_router)
 api.add_router("/routing", routing_router)
+api.add_router("/patrol", patrol_router)
+api.add_router("/enforcement", enforcement_router)
 api.add_router("", accounts_router)

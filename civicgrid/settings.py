@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "civicgrid.hotline",
     "civicgrid.devices",
     "civicgrid.open311",
+    "civicgrid.patrol",
+    "civicgrid.enforcement",
+    "civicgrid.mobile",
     "civicgrid.demo",
     "huey.contrib.djhuey",
 ]

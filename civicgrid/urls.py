@@ -39,6 +39,9 @@ urlpatterns = [
     path("devices/", include("civicgrid.devices.urls")),
     path("whistles/", include("civicgrid.whistles.urls")),
     path("routing/", include("civicgrid.routing.urls")),
+    path("m/", include("civicgrid.mobile.urls")),
+    path("patrol/", include("civicgrid.patrol.urls")),
+    path("enforcement/", include("civicgrid.enforcement.urls")),
     path("", include("civicgrid.cases.urls")),
 ]
 

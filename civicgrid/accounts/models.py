@@ -50,6 +50,7 @@ class Role(models.TextChoices):
     GRID_CHIEF = "grid_chief", _("Grid chief")
     GRID_WORKER = "grid_worker", _("Grid worker")
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
+    ENFORCEMENT_OFFICER = "enforcement_officer", _("Enforcement officer")
     PARTY_SECRETARY = "party_secretary", _("Party secretary")
     DEPUTY = "deputy", _("Deputy")
     # 四级四事 tier owners (civicgrid.routing): residents who serve a building or an estate.

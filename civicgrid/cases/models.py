@@ -114,6 +114,7 @@ class Channel(models.TextChoices):
     HOTLINE = "hotline", _("12345 hotline")
     OPEN311 = "open311", _("Open311")
     SENSOR = "sensor", _("Camera or sensor")
+    INSPECTION = "inspection", _("Enforcement inspection")
 
 
 class CaseState(models.TextChoices):

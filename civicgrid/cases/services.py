@@ -54,9 +54,11 @@ CHANNEL_ROLES = {
     Channel.OPEN311: (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR),
     Channel.HOTLINE: (Role.OPERATOR, Role.SHIFT_LEAD),
     Channel.SENSOR: (Role.OPERATOR, Role.SHIFT_LEAD),
+    # A failed checkpoint of an enforcement inspection (civicgrid.enforcement).
+    Channel.INSPECTION: (Role.ENFORCEMENT_OFFICER,),
 }
 # Reports by staff who saw the matter themselves skip the on-site verification (核实).
-VERIFIED_CHANNELS = frozenset({Channel.GRID_WORKER, Channel.LEADER})
+VERIFIED_CHANNELS = frozenset({Channel.GRID_WORKER, Channel.LEADER, Channel.INSPECTION})
 
 
 @dataclass
