@@ -54,8 +54,9 @@ CHANNEL_ROLES = {
     Channel.OPEN311: (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR),
     Channel.HOTLINE: (Role.OPERATOR, Role.SHIFT_LEAD),
     Channel.SENSOR: (Role.OPERATOR, Role.SHIFT_LEAD),
-    # A failed checkpoint of an enforcement inspection (civicgrid.enforcement).
-    Channel.INSPECTION: (Role.ENFORCEMENT_OFFICER,),
+    # A failed checkpoint of an enforcement inspection (civicgrid.enforcement; 执法队员进网格:
+    # grid workers inspect too).
+    Channel.INSPECTION: (Role.ENFORCEMENT_OFFICER, Role.GRID_WORKER),
 }
 # Reports by staff who saw the matter themselves skip the on-site verification (核实).
 VERIFIED_CHANNELS = frozenset({Channel.GRID_WORKER, Channel.LEADER, Channel.INSPECTION})
