@@ -7,6 +7,7 @@ carries the report and its files and is either all stored or not at all.
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -283,9 +284,19 @@ def case_detail(request, number: str):
 
 @router.post("/{number}/moves/{action}", response=CaseOut, auth=WRITE, summary="Make a move")
 def case_move(
-    request, number: str, action: str, payload: Form[MoveIn], photos: list[UploadedFile] = OPTIONAL_FILES
+    request,
+    response: HttpResponse,
+    number: str,
+    action: str,
+    payload: Form[MoveIn],
+    photos: list[UploadedFile] = OPTIONAL_FILES,
 ):
     actor = actor_for(request)
+    # A phone's offline queue sends a move again when its answer was lost: with the same
+    # Idempotency-Key the move is not made twice, and the case is answered as it is now.
+    key = request.headers.get("Idempotency-Key", "")
+    if services.move_replayed(number, key):
+        response["Idempotent-Replay"] = "true"
     data = payload.dict(exclude={"version", "note", "lon", "lat"})
     data["co_departments"] = [c.strip() for c in payload.co_departments.split(",") if c.strip()]
     if payload.review_on:
@@ -304,6 +315,7 @@ def case_move(
         files=uploads(photos, purpose),
         lon=payload.lon,
         lat=payload.lat,
+        client_key=key,
     )
     return presenters.case_detail(selectors.case_get(scope=actor.scope, number=number), actor)
 

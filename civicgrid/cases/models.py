@@ -396,12 +396,23 @@ class CaseEvent(models.Model):
     lat = models.FloatField(null=True, blank=True)
     # The clock as it was set by this step (stage, limit, deadline …): the SLA replays from it.
     data = models.JSONField(default=dict, blank=True)
+    # The Idempotency-Key of the request that made this move (a phone's offline queue sends it
+    # again after a lost answer). NULL, not "", so that adding it altered no existing row: on
+    # SQLite a column with a default rebuilds the table (and drops its append-only trigger).
+    client_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["case", "seq"]
-        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_once"),
+            models.UniqueConstraint(
+                fields=["case", "client_key"],
+                condition=Q(client_key__isnull=False),
+                name="case_event_client_key",
+            ),
+        ]
         indexes = [models.Index(fields=["at"], name="case_event_at")]
 
     def __str__(self) -> str:

@@ -453,11 +453,31 @@ def _move_locked(
     at: datetime | None = None,
     lon: float | None = None,
     lat: float | None = None,
+    client_key: str | None = None,
 ) -> workflow.MoveResult:
     seen = case.version
     result = move_build(case, action, actor, note=note, raw=raw, at=at or timezone.now(), lon=lon, lat=lat)
+    result.event.client_key = client_key
     move_save(case, seen, result)
     return result
+
+
+def _move_replayed(case: Case, client_key: str, actor: Actor) -> bool:
+    by = CaseEvent.objects.filter(case=case, client_key=client_key).values_list("actor_id", flat=True).first()
+    if by is None:
+        return False
+    if by != actor.user_id:
+        raise DomainError(
+            "idempotency_key_reused",
+            _("This idempotency key was already used by someone else."),
+            status=409,
+        )
+    return True
+
+
+def move_replayed(number: str, client_key: str) -> bool:
+    """Whether a move with this key is already on the case (the API's replay header)."""
+    return bool(client_key) and CaseEvent.objects.filter(case__number=number, client_key=client_key).exists()
 
 
 def move_save(case: Case, seen: int, result: workflow.MoveResult, **extra) -> None:
@@ -548,16 +568,23 @@ def case_move(
     lon: float | None = None,
     lat: float | None = None,
     case: Case | None = None,
+    client_key: str = "",
 ) -> Case:
     """Make one move. Refusals change nothing: 404 outside scope, 409 from this state or on a stale
-    version, 403 for this person, 400 for bad input."""
+    version, 403 for this person, 400 for bad input. A ``client_key`` already used on this case by
+    this person is a replay: the case is answered as it is, and nothing moves again."""
     note = clean_text(note, NOTE_MAX, "note")
     cleaned = _clean_files(files or [])
+    client_key = clean_text(client_key, 64, "idempotency_key")
     with transaction.atomic():
         if case is None:
             case = selectors.case_get(scope=actor.scope, number=number, for_update=True)
+        if client_key and _move_replayed(case, client_key, actor):
+            return case
         check_version(case, version)
-        result = _move_locked(case, action, actor, note=note, raw=data, lon=lon, lat=lat)
+        result = _move_locked(
+            case, action, actor, note=note, raw=data, lon=lon, lat=lat, client_key=client_key or None
+        )
         if action == Action.SELF_RESOLVE:
             _check_resolution_photos(case, cleaned)
         _store(case, result.event, cleaned, by=actor.user_id, at=result.event.at)

@@ -320,3 +320,32 @@ def test_a_resolution_on_the_spot_by_the_api_keeps_its_photo_as_the_after_photo(
         "after",
         "report",
     ]
+
+
+def test_a_move_sent_again_with_its_key_is_made_once_and_answered_as_the_case_is(client, cases_demo):
+    """A phone's offline queue re-sends a move whose answer it lost: the same Idempotency-Key
+    makes no second event (nor a stale-version refusal); another person's reuse of the key is refused."""
+    case = walk(S.REGISTERED)
+    c = signed_in(client, "operator")
+    url = f"{API}/{case.number}/moves/dispatch"
+    form = {"version": case.version, "department": "D01"}
+    first = c.post(url, form, HTTP_IDEMPOTENCY_KEY="phone-key-1")
+    assert first.status_code == 200 and "Idempotent-Replay" not in first.headers
+    again = c.post(url, form, HTTP_IDEMPOTENCY_KEY="phone-key-1")
+    assert again.status_code == 200 and again.headers["Idempotent-Replay"] == "true"
+    assert again.json()["version"] == first.json()["version"] == case.version + 1
+    assert CaseEvent.objects.filter(case=case, action="dispatch").count() == 1
+    assert CaseEvent.objects.get(case=case, client_key="phone-key-1").action == "dispatch"
+    # Without the key the same stale form is refused as before.
+    error_of(c.post(url, form), 409, "stale_version")
+    # The key is the operator's: the shift lead sending it is refused, and nothing moves.
+    error_of(
+        signed_in(client, "shiftlead").post(
+            f"{API}/{case.number}/moves/note",
+            {"version": case.version + 1, "note": "再看"},
+            HTTP_IDEMPOTENCY_KEY="phone-key-1",
+        ),
+        409,
+        "idempotency_key_reused",
+    )
+    assert Case.objects.get(pk=case.pk).version == case.version + 1
