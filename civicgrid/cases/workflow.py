@@ -338,7 +338,7 @@ class MoveResult:
     units: list[tuple[int, bool]] = field(default_factory=list)
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
     # Always in local time: a datetime read back from the database is in UTC, one made in
     # memory is not, and the event log must not depend on which one a move happened to see.
     # The default zone, not the "current" one: it is the district's, and looking up the current
@@ -351,7 +351,7 @@ def _handle_limit(case: Case) -> Limit:
     return tier_limit(case.tier) or limits.handle_limit(case.case_class, case.urgency)
 
 
-def _enter_stage(case: Case, at: datetime, clock: dict) -> None:
+def enter_stage(case: Case, at: datetime, clock: dict) -> None:
     """Start the clock of the case's (new) state and say so in the event's data."""
     cal = limits.calendar()
     stage = STAGE_OF.get(case.state, Stage.NONE)
@@ -374,7 +374,7 @@ def _enter_stage(case: Case, at: datetime, clock: dict) -> None:
     case.stage_deadline = deadline
     case.stage_warn_at = cal.warn_at(at, deadline, limits.warn_share(), working=limit.working)
     clock.update(
-        stage=stage, limit=limit.as_dict(), deadline=_iso(deadline), warn_at=_iso(case.stage_warn_at)
+        stage=stage, limit=limit.as_dict(), deadline=iso_time(deadline), warn_at=iso_time(case.stage_warn_at)
     )
 
 
@@ -396,7 +396,7 @@ def start_case(
     case.state = initial
     case.created_at = case.updated_at = at
     clock: dict = {}
-    _enter_stage(case, at, clock)
+    enter_stage(case, at, clock)
     return CaseEvent(
         case=case,
         seq=1,
@@ -460,9 +460,9 @@ def apply_move(
         case.rating_comment = data.get("comment", "")
         case.rated_at = at
     elif a == Action.FOLLOW_UP:
-        case.followup = {**data, "at": _iso(at)}
+        case.followup = {**data, "at": iso_time(at)}
     elif a == Action.EXTEND_REQUEST:
-        case.pending_extension = {"limit": data["limit"], "requested_at": _iso(at)}
+        case.pending_extension = {"limit": data["limit"], "requested_at": iso_time(at)}
     elif a == Action.EXTEND_APPROVE:
         extra = Limit.from_dict(case.pending_extension["limit"])
         case.due_at = cal.add(case.due_at, extra)
@@ -472,7 +472,7 @@ def apply_move(
         )
         case.extension_count += 1
         case.stage_seq += 1  # a new deadline: its warning and overdue notice are due afresh
-        data = {**data, "limit": case.pending_extension["limit"], "deadline": _iso(case.due_at)}
+        data = {**data, "limit": case.pending_extension["limit"], "deadline": iso_time(case.due_at)}
         case.pending_extension = None
     elif a == Action.EXTEND_REJECT:
         case.pending_extension = None
@@ -500,12 +500,12 @@ def apply_move(
             case.stage_warn_at = cal.warn_at(at, case.due_at, limits.warn_share(), working=case.clock_working)
             data["clock"] = {
                 "stage": Stage.HANDLE,
-                "deadline": _iso(case.due_at),
-                "warn_at": _iso(case.stage_warn_at),
+                "deadline": iso_time(case.due_at),
+                "warn_at": iso_time(case.stage_warn_at),
             }
         else:
             clock: dict = {}
-            _enter_stage(case, at, clock)
+            enter_stage(case, at, clock)
             data["clock"] = clock
     case.version += 1
     case.updated_at = at

@@ -19,7 +19,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.cases import limits, selectors
 from civicgrid.cases.models import Case, CaseEvent, CaseState, Level, Tier
 from civicgrid.cases.versioning import check_version, write_versioned
-from civicgrid.cases.workflow import Actor, _enter_stage, _iso
+from civicgrid.cases.workflow import Actor, enter_stage, iso_time
 from civicgrid.errors import DomainError
 from civicgrid.notifications.services import notify
 from civicgrid.routing import rules
@@ -63,7 +63,7 @@ def route_new_case(case: Case, *, level: str, at: datetime, resolving: bool = Fa
         return None
     tier = conf.conf(case.tier)
     case.tier_deadline = case.due_at = limits.calendar().add(at, tier.limit)
-    return {"level": level, "tier": case.tier, "deadline": _iso(case.tier_deadline), "auto": False}
+    return {"level": level, "tier": case.tier, "deadline": iso_time(case.tier_deadline), "auto": False}
 
 
 def _enter_tier(case: Case, action: str, target: TierConf, at: datetime) -> dict:
@@ -78,12 +78,12 @@ def _enter_tier(case: Case, action: str, target: TierConf, at: datetime) -> dict
     elif target.grassroots:
         case.state = S.HANDLING
         case.tier_deadline = case.due_at = limits.calendar().add(at, target.limit)
-        data["deadline"] = _iso(case.tier_deadline)
+        data["deadline"] = iso_time(case.tier_deadline)
     else:
         # Up to the street: the command centre registers (立案) and dispatches it as usual.
         case.state, case.tier_deadline, case.due_at = S.REPORTED, None, None
     clock: dict = {}
-    _enter_stage(case, at, clock)
+    enter_stage(case, at, clock)
     data.update(late=late, clock=clock)
     case.late_stages += int(late)
     case.version += 1
