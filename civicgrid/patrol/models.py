@@ -199,7 +199,12 @@ class Patrol(models.Model):
                 fields=("worker", "client_key"),
                 condition=~Q(client_key=""),
                 name="patrol_client_key",
-            )
+            ),
+            # One patrol on the go per worker: two starts racing (a queued one and a fresh tap)
+            # cannot both win, whatever the service checked before inserting.
+            models.UniqueConstraint(
+                fields=("worker",), condition=Q(state="active"), name="patrol_one_active"
+            ),
         ]
 
     def __str__(self) -> str:
