@@ -25,6 +25,8 @@ API_SCOPES = {
     "people:read": "read the people of grids in the user's scope",
     "cases:read": "read cases in the user's scope",
     "cases:write": "report cases and make moves on them as the user",
+    "patrol:read": "read patrols, check-ins and coverage in the user's scope",
+    "patrol:write": "patrol, send track points and check in as the user",
 }
 MAX_DAYS = 366
 LAST_USED_EVERY = timedelta(minutes=1)
