@@ -87,6 +87,7 @@ from civicgrid.devices.api import router as devices_router  # noqa: E402
 from civicgrid.enforcement.api import router as enforcement_router  # noqa: E402
 from civicgrid.hotline.api import router as hotline_router  # noqa: E402
 from civicgrid.patrol.api import router as patrol_router  # noqa: E402
+from civicgrid.patrol.assessment_api import router as assessment_router  # noqa: E402
 from civicgrid.regions.api import geo_router, regions_router  # noqa: E402
 from civicgrid.routing.api import router as routing_router  # noqa: E402
 from civicgrid.whistles.api import router as whistles_router  # noqa: E402
@@ -100,5 +101,6 @@ api.add_router("/devices", devices_router)
 api.add_router("/whistles", whistles_router)
 api.add_router("/routing", routing_router)
 api.add_router("/patrol", patrol_router)
+api.add_router("/assessment", assessment_router)
 api.add_router("/enforcement", enforcement_router)
 api.add_router("", accounts_router)

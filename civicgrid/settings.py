@@ -292,6 +292,17 @@ HOTLINE_IMPORT_WORKERS = envint("HOTLINE_IMPORT_WORKERS", 0)
 # clock (seconds), and refusals per address and minute before it is ignored (0: no limit).
 DEVICES_CLOCK_WINDOW = envint("DEVICES_CLOCK_WINDOW", 300)
 DEVICES_REFUSALS_PER_MINUTE = envint("DEVICES_REFUSALS_PER_MINUTE", 600)
+# The grid worker's monthly score (docs/assessment.md): item:weight pairs. The default is the
+# inspector's composite (CJ/T 292 as implemented) with patrol coverage standing in for 漏报率.
+ASSESSMENT_WEIGHTS = {
+    item.strip(): float(weight)
+    for item, _sep, weight in (
+        pair.partition(":")
+        for pair in envlist(
+            "ASSESSMENT_WEIGHTS", ["valid_reports:40", "patrol:20", "verify_on_time:20", "check_on_time:20"]
+        )
+    )
+}
 
 
 # Personal-data keys (docs/personal-data.md): AES-GCM data keys and the blind-index key.
