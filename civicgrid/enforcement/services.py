@@ -531,7 +531,7 @@ def inspection_case_raise(*, actor: Actor, inspection_id: int, checkpoint_id: in
         inspection = selectors.inspection_get(scope=actor.scope, inspection_id=inspection_id)
         # Locked so that two clicks make one case, not a second one on a replayed key.
         answer = (
-            InspectionAnswer.objects.select_for_update()
+            InspectionAnswer.objects.select_for_update(of=("self",))
             .filter(inspection=inspection, checkpoint_id=checkpoint_id)
             .select_related("checkpoint__case_class", "case")
             .first()

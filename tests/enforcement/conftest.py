@@ -12,7 +12,7 @@ from civicgrid.cases import limits
 from civicgrid.enforcement import demo, services
 from civicgrid.enforcement.models import AnswerResult, Checkpoint
 
-from ..cases.conftest import actor, committed_demo  # noqa: F401  (fixtures and helpers)
+from ..cases.conftest import actor, committed_demo
 from ..cases.steps import GRID_A, GRID_B, point_in
 
 STREET_A, STREET_B = "320102002", "320102010"  # 梅园新村街道, 玄武湖街道

@@ -52,8 +52,12 @@ def test_a_failed_checkpoint_raises_its_case_in_one_step(client, edemo):
     raised = InspectionAnswer.objects.get(inspection=inspection, case__isnull=False)
     assert raised.case == case and raised.checkpoint.seq == 1 and raised.result == "fail"
     # The second failure raises nothing until asked to.
-    assert InspectionAnswer.objects.filter(inspection=inspection, result="fail", case__isnull=True).count() == 1
-    assert AuditRecord.objects.filter(action="enforcement.inspection_record", object_id=str(inspection.pk)).exists()
+    assert (
+        InspectionAnswer.objects.filter(inspection=inspection, result="fail", case__isnull=True).count() == 1
+    )
+    assert AuditRecord.objects.filter(
+        action="enforcement.inspection_record", object_id=str(inspection.pk)
+    ).exists()
 
 
 def test_the_same_client_key_answers_the_first_result(client, edemo):
@@ -64,7 +68,9 @@ def test_the_same_client_key_answers_the_first_result(client, edemo):
     again = _post(c, _body(answers=answers_for(failed=[2], raise_case=[2])))
     assert again.status_code == 200
     assert again.json() == {**first.json(), "replayed": True}
-    assert Case.objects.count() == cases and Inspection.objects.filter(client_key="phone-key-0001").count() == 1
+    assert (
+        Case.objects.count() == cases and Inspection.objects.filter(client_key="phone-key-0001").count() == 1
+    )
 
 
 def test_answers_must_cover_every_checkpoint(client, edemo):
@@ -144,7 +150,7 @@ def test_multipart_with_photos_attaches_them_to_the_case(client, edemo):
     case = Case.objects.get(number=response.json()["cases"][0])
     assert Attachment.objects.filter(case=case, purpose="report", kind="image").count() == 2
     detail = client.get(f"{API}/inspections/{inspection.pk}").json()
-    assert [a["case"] for a in detail["answers"]][0] == case.number and len(detail["photos"]) == 2
+    assert detail["answers"][0]["case"] == case.number and len(detail["photos"]) == 2
     photo = client.get(detail["photos"][0]["url"])
     assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
     # A worker of another grid sees neither the inspection nor its photo.
