@@ -41,7 +41,6 @@ def test_the_demo_seeds_the_list_the_officers_and_the_demo_grid_once(edemo):
             (Role.ENFORCEMENT_OFFICER, street.code, None),
             (Role.DEPARTMENT_HANDLER, None, f"S{n:02d}"),
         }
-        assert officer.check_password("Xuanwu-2026!")
     post = (
         GridStaffing.objects.filter(post=GridPost.FULL_TIME)
         .select_related("user", "grid")

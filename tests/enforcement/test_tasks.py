@@ -115,3 +115,20 @@ def test_the_task_page_gives_a_task_to_the_defaults(client, edemo):
     assert f'data-task="{task.pk}"'.encode() in page.content and b'id="task-new"' in page.content
     bad = c.post("/enforcement/tasks/", {"item": ITEM, "grid": GRID_A, "due": "yesterday"})
     assert bad.status_code == 400 and b'data-code="bad_date"' in bad.content
+
+
+def test_an_open_task_is_given_to_others_and_a_closed_one_is_not(edemo):
+    task = _give(assignees=[OFFICER_A])
+    services.task_assign(actor=actor("street-320102002"), task_id=task.pk, assignees=[GW_A])
+    assert [u.username for u in task.assignees.all()] == [GW_A]
+    with pytest.raises(DomainError) as empty:
+        services.task_assign(actor=actor("street-320102002"), task_id=task.pk, assignees=[])
+    assert empty.value.code == "assignees_required"
+    # Outside the giver's scope the task does not exist for them.
+    with pytest.raises(DomainError) as hidden:
+        services.task_assign(actor=actor("street-320102010"), task_id=task.pk, assignees=[GW_A])
+    assert (hidden.value.code, hidden.value.status) == ("task_not_found", 404)
+    inspect(GW_A, task=task.pk)
+    with pytest.raises(DomainError) as closed:
+        services.task_assign(actor=actor("street-320102002"), task_id=task.pk, assignees=[OFFICER_A])
+    assert (closed.value.code, closed.value.status) == ("task_closed", 409)
