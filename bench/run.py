@@ -5,7 +5,7 @@ A benchmark that fails is reported (with its traceback) and the others still run
 go to bench/results/latest.json (git-ignored).
 
 Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes|cases_create|cases_list|open311|
-devices_alarms|hotline_import|duplicates …]`` (default: all, in that order; cases_list and
+devices_alarms|hotline_import|duplicates|assessment …]`` (default: all, in that order; cases_list and
 duplicates fill their 1,000,000-case databases on their first run, then reuse them).
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 import bench_api
+import bench_assessment
 import bench_cases_create
 import bench_cases_list
 import bench_devices_alarms
@@ -43,6 +44,7 @@ BENCHMARKS = {
         ["sqlite", "postgresql"], bench_hotline_import.ORDERS
     ),
     bench_duplicates.NAME: bench_duplicates.run,
+    bench_assessment.NAME: bench_assessment.run,
 }
 
 
