@@ -15,7 +15,7 @@ from civicgrid.cases.selectors import case_by_tracking_code, case_get
 from civicgrid.errors import NotFound
 
 
-def _serve(attachment: Attachment) -> FileResponse:
+def serve_attachment(attachment: Attachment) -> FileResponse:
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:
@@ -44,7 +44,7 @@ def case_file(request, number: str, attachment_id: int):
     attachment = attachments.first()
     if attachment is None:
         raise Http404
-    return _serve(attachment)
+    return serve_attachment(attachment)
 
 
 @require_GET
@@ -56,4 +56,4 @@ def case_track_file(request, code: str, attachment_id: int):
     attachment = case.attachments.filter(pk=attachment_id, public=True, kind="image").first()
     if attachment is None:
         raise Http404
-    return _serve(attachment)
+    return serve_attachment(attachment)

@@ -13,7 +13,7 @@ from django.db import transaction
 from civicgrid.accounts.scopes import forget_region_tree
 from civicgrid.cases.taxonomy import taxonomy_load_default
 from civicgrid.demo import cases_year, xuanwu
-from civicgrid.demo.people import DemoLogin, demo_people
+from civicgrid.demo.people import DemoLogin, demo_logins, demo_people
 from civicgrid.regions.models import Boundary, BoundaryGeneration, GridType, Level, Region
 from civicgrid.regions.services import boundary_fields, generation_activate
 
@@ -114,6 +114,7 @@ def demo_load(
     if people and cases > 0:
         year = cases_year.load_year(cases=cases, seed=seed, progress=progress)
         _seed_channels(progress)
+        logins = demo_logins()  # again: the channels' demos add people (enforcement officers)
     grids = Region.objects.filter(level=Level.GRID, grid_type__in=GridType.values).count()
     return DemoResult(generation=generation, created=created, grids=grids, logins=logins, cases=year)
 

@@ -59,7 +59,7 @@ class DemoLogin:
     scope: str
 
 
-class _Names:
+class NameMaker:
     """Deterministic synthetic Chinese names (never a real person's on purpose)."""
 
     def __init__(self, seed: int):
@@ -77,9 +77,9 @@ class _Names:
 def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
     """Create the demo staff once; returns one login per role. Idempotent."""
     if User.objects.filter(username="operator").exists():
-        return _logins()
+        return demo_logins()
     hashed = make_password(password)
-    names = _Names(seed)
+    names = NameMaker(seed)
     district = Region.objects.get(level=Level.DISTRICT)
     streets = list(Region.objects.filter(level=Level.STREET, statistical_only=False).order_by("code"))
     communities = list(Region.objects.filter(level=Level.COMMUNITY, statistical_only=False).order_by("code"))
@@ -177,10 +177,10 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
         ],
         batch_size=1000,
     )
-    return _logins()
+    return demo_logins()
 
 
-def _logins() -> list[DemoLogin]:
+def demo_logins() -> list[DemoLogin]:
     """One login per role, the first holder of each."""
     logins = [DemoLogin(Role.SYSTEM_ADMIN.label, "admin", "全区 / system")]
     for role in Role:

@@ -21,7 +21,7 @@ from civicgrid.accounts.models import Department, GridPost, GridStaffing, Role, 
 from civicgrid.accounts.scopes import scope_for
 from civicgrid.cases.models import CaseClass
 from civicgrid.cases.workflow import Actor
-from civicgrid.demo.people import START, _Names
+from civicgrid.demo.people import START, NameMaker
 from civicgrid.enforcement import services
 from civicgrid.enforcement.demo_items import ITEMS
 from civicgrid.enforcement.items import HEADERS, items_import
@@ -97,7 +97,7 @@ def _officers() -> dict[int, User]:
     streets = list(Region.objects.filter(level=Level.STREET, statistical_only=False).order_by("code"))
     existing = {u.username: u for u in User.objects.filter(username__startswith=OFFICER_PREFIX)}
     password = User.objects.get(username="operator").password  # the one demo password, hashed once
-    names = _Names(seed=6)
+    names = NameMaker(seed=6)
     officers = {}
     for n, street in enumerate(streets, start=1):
         username = f"{OFFICER_PREFIX}{street.code[:9]}"

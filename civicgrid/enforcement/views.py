@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from civicgrid.accounts.scopes import Scope, request_scope
 from civicgrid.cases import selectors as case_selectors
 from civicgrid.cases.api import actor_for, submitter
-from civicgrid.cases.files import _serve as serve_file
+from civicgrid.cases.files import serve_attachment as serve_file
 from civicgrid.cases.views import see_other
 from civicgrid.enforcement import items, selectors, services
 from civicgrid.enforcement.models import EnforcementItem, TaskState

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from civicgrid.accounts.tokens import token_check
 from civicgrid.audit.models import AuditResult
 from civicgrid.audit.services import audit_record, audit_record_denial, client_ip
-from civicgrid.cases.files import _serve
+from civicgrid.cases.files import serve_attachment
 from civicgrid.cases.models import Attachment, CaseState
 from civicgrid.errors import DomainError, NotFound
 from civicgrid.open311 import selectors, services
@@ -181,7 +181,7 @@ def request_media(request, number: str, attachment_id: int):
     attachment = None if selectors.is_private(case) else photos.first()
     if attachment is None:
         raise Http404
-    return _serve(attachment)
+    return serve_attachment(attachment)
 
 
 def _public(request, case: dict) -> dict:
