@@ -1,5 +1,6 @@
 """The top bar's links: the unread-message badge, whether "new case" is offered, and the
-channel and coordination pages (whistles, hotline, devices, tiers) a person's roles open.
+channel and coordination pages (whistles, hotline, devices, tiers, patrols, enforcement, the
+phone app) a person's roles open.
 
 Registered as a template context processor, so it runs on every page: it costs nothing for
 anonymous visitors and one query, on first use, for a signed-in person (no scope computation,
@@ -30,6 +31,16 @@ NAV_ROLES = {
     "hotline": {Role.OPERATOR, Role.SHIFT_LEAD},
     "devices": {Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.GRID_CHIEF},
     "routing": set(TIER_ROLES),
+    # The phone app (/m/): also for anyone with a current grid post (see ``links``).
+    "mobile": {Role.GRID_WORKER, Role.GRID_CHIEF, Role.ENFORCEMENT_OFFICER},
+    "patrols": {Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.COMMUNITY_STAFF, Role.GRID_CHIEF},
+    "enforcement": {
+        Role.OPERATOR,
+        Role.SHIFT_LEAD,
+        Role.STREET_OPERATOR,
+        Role.DEPARTMENT_HANDLER,
+        Role.ENFORCEMENT_OFFICER,
+    },
 }
 
 
@@ -87,7 +98,9 @@ class CaseNav:
     @property
     def links(self) -> dict[str, bool]:
         """{"whistles": True, …}: the top bar's links for this person's current roles."""
-        return {name: self._row[f"link_{name}"] for name in NAV_ROLES}
+        links = {name: self._row[f"link_{name}"] for name in NAV_ROLES}
+        links["mobile"] = links["mobile"] or self._row["posted"]
+        return links
 
 
 def case_nav(request) -> dict:

@@ -529,6 +529,13 @@ def test_the_top_bar_costs_one_query_and_nothing_for_visitors(rf, cases_demo, dj
             assert nav.unread == 0 and nav.unread_label == "0"
             assert nav.links["hotline"] is (username == "operator")
             assert nav.links["whistles"] is (username != "chief-320102002001")
+            assert nav.links["patrols"] is (username != "dept-d01")
+            assert nav.links["enforcement"] is (username != "chief-320102002001")
+            assert nav.links["mobile"] is (username == "chief-320102002001")  # grid chief's posts
+    request.user = User.objects.get(username="gw-32010200200101")  # a grid post, no role row
+    with django_assert_num_queries(1):
+        links = case_nav(request)["case_nav"].links
+    assert links["mobile"] and not links["patrols"] and not links["enforcement"] and not links["hotline"]
 
 
 def test_the_top_bar_links_depend_on_who_is_signed_in(client, cases_demo):
