@@ -5,7 +5,7 @@ A benchmark that fails is reported (with its traceback) and the others still run
 go to bench/results/latest.json (git-ignored).
 
 Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes|cases_create|cases_list|open311|
-devices_alarms|hotline_import|duplicates|assessment …]`` (default: all, in that order; cases_list and
+devices_alarms|hotline_import|duplicates|assessment|patrol …]`` (default: all, in that order; cases_list and
 duplicates fill their 1,000,000-case databases on their first run, then reuse them).
 """
 
@@ -28,6 +28,7 @@ import bench_duplicates
 import bench_hotline_import
 import bench_locate
 import bench_open311
+import bench_patrol
 import bench_scopes
 import bench_validation
 
@@ -45,6 +46,7 @@ BENCHMARKS = {
     ),
     bench_duplicates.NAME: bench_duplicates.run,
     bench_assessment.NAME: bench_assessment.run,
+    bench_patrol.NAME: bench_patrol.run,
 }
 
 

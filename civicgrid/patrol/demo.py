@@ -231,10 +231,9 @@ def _patrols(posts: list, demo_grid: Region, rng: random.Random) -> dict:
             patrol.distance_m = round(seconds * rng.uniform(0.55, 0.95), 1)  # ~1 m/s with stops
             patrol.coverage = round(rng.uniform(0.2, 0.55), 4)
         rows.append(patrol)
-    Patrol.objects.bulk_create(rows, batch_size=1000)
-    saved = dict(
-        Patrol.objects.filter(client_key__startswith=KEY).values_list("client_key", "id")
-    )  # ids on every backend, whether or not bulk_create returned them
+    table = bulk.Table(Patrol, with_pk=False)
+    table.insert(table.rows(rows))
+    saved = dict(Patrol.objects.filter(client_key__startswith=KEY).values_list("client_key", "id"))
     points = _track_rows(rows, walks, saved)
     checkins = _checkins(rows, places, saved, rng)
     _coverage_weeks(planned, rows, demo_grid, shapes.get(demo_grid.pk))
