@@ -27,18 +27,17 @@ self.addEventListener("install", (event) => {
       // One by one, so that a file missing (Leaflet before `make assets`) does not stop the rest.
       await Promise.all(SHELL_FILES.map((url) => shell.add(url).catch(() => null)));
       const pages = await caches.open(PAGES);
-      await Promise.all(
-        PAGE_URLS.map(async (url) => {
-          try {
-            const response = await fetch(url, { credentials: "same-origin" });
-            if (response.ok && !response.redirected) {
-              await pages.put(url, response);
-            }
-          } catch (error) {
-            // offline while installing: the page is kept the next time it is opened
+      // One after another: a phone on a weak connection, and a server, are spared a burst.
+      for (const url of PAGE_URLS) {
+        try {
+          const response = await fetch(url, { credentials: "same-origin" });
+          if (response.ok && !response.redirected) {
+            await pages.put(url, response);
           }
-        }),
-      );
+        } catch (error) {
+          // offline while installing: the screen is kept the next time it is opened
+        }
+      }
       await self.skipWaiting();
     })(),
   );

@@ -87,7 +87,7 @@ document.getElementById("m-search").addEventListener("submit", async (event) => 
               "a",
               { class: "m-row-link", href: pageUrl("inspect", { item: item.code, grid }) },
               h("strong", {}, item.name),
-              h("span", { class: "m-meta" }, `${item.code} · ${item.department || ""}`),
+              h("span", { class: "m-meta" }, `${item.code} · ${item.department_name || ""}`),
             ),
           ),
         )
@@ -168,6 +168,10 @@ form.addEventListener("submit", async (event) => {
     form.querySelector(`[data-checkpoint="${missing[0].checkpoint}"]`).scrollIntoView({ block: "center" });
     return;
   }
+  if (!fix) {
+    say(formStatus, t("positionRequired"), "error");
+    return;
+  }
   await photos.ready;
   const key = uuid();
   const fields = [
@@ -176,13 +180,13 @@ form.addEventListener("submit", async (event) => {
     ["answers", JSON.stringify(given)],
     ["note", form.elements.note.value.trim()],
     ["client_key", key],
+    // When it was inspected, not when a queue kept offline gets it to the server.
+    ["at", new Date().toISOString()],
   ];
   if (checklist.task) {
     fields.push(["task", checklist.task]);
   }
-  if (fix) {
-    fields.push(["lon", fix.lon], ["lat", fix.lat], ["accuracy", fix.accuracy]);
-  }
+  fields.push(["lon", fix.lon], ["lat", fix.lat], ["accuracy", fix.accuracy]);
   const texts = Object.fromEntries((checklist.item.checkpoints || []).map((p) => [p.id, p.text]));
   await outbox.enqueue({
     key,

@@ -29,6 +29,11 @@ const BACKOFF_MS = [5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000];
 const SERVER_ERROR_TRIES = 5;
 const RESULTS_KEPT_DAYS = 14;
 const AUTH_FLAG = "civicgrid.signInNeeded";
+// Refusals that mean "this was done already": the answer to an earlier try was lost. Raising a
+// case from a failed checkpoint has no idempotency key; its second try says which case it made.
+const ALREADY_DONE = {
+  inspection_case: { code: "case_already_raised", data: (detail) => ({ number: detail.number }) },
+};
 
 /** "change" (the queue changed), "sent" {item, data}, "conflict" {item, error}, "auth". */
 export const events = new EventTarget();
@@ -267,6 +272,11 @@ async function send(item) {
     message: (data && data.error && data.error.message) || response.statusText || "",
     detail: (data && data.error && data.error.detail) || {},
   };
+  const done = ALREADY_DONE[item.kind];
+  if (done && error.code === done.code) {
+    await finish(item, { ...done.data(error.detail), replayed: true }, response);
+    return "next";
+  }
   if (response.status === 401 || (response.status === 403 && error.code === "forbidden")) {
     await mark(item, { error, nextAt: 0 });
     setSignInNeeded(true);

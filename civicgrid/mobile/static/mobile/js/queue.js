@@ -142,7 +142,7 @@ async function render() {
       const files = (item.body && item.body.files) || [];
       return h(
         "li",
-        { class: `m-queue-item ${state}`, dataset: { key: item.key, kind: item.kind, state, code: item.error ? item.error.code : null } },
+        { class: `m-queue-item ${state}`, dataset: { key: item.key, kind: item.kind, state, attempts: item.attempts, code: item.error ? item.error.code : null } },
         h("strong", {}, item.title || t(KIND_LABELS[item.kind] || item.kind)),
         h(
           "span",
