@@ -66,10 +66,9 @@
       .bindTooltip(jump ? labels.jump || "" : labels.inaccurate || "")
       .addTo(flagged);
   });
-  if ((data.flagged || []).length) {
-    layers.push(flagged);
-  }
 
+  // The view fits the grid and the walk; a wild jump may lie hundreds of metres off, where
+  // zooming out finds it (fitting it too would shrink the grid to a speck on a phone).
   let bounds = null;
   layers.forEach((layer) => {
     const b = layer.getBounds ? layer.getBounds() : null;
