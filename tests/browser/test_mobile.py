@@ -19,11 +19,13 @@ from django.db import connections
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from civicgrid.cases.models import Attachment, Case
+from civicgrid.cases.models import Attachment, Case, CaseEvent
+from civicgrid.enforcement import demo as enforcement_demo
+from civicgrid.enforcement.models import Inspection, InspectionAnswer, InspectionTask
 from civicgrid.patrol.models import CheckIn, KeyPlace, Patrol, PatrolState
 from civicgrid.regions.models import Region
 
-from ..cases.conftest import _Committed, committed_demo
+from ..cases.conftest import _Committed, committed_demo, move, report
 from ..cases.steps import GRID_A, GRID_A2, point_in
 from .test_case_flow import PHONE, Desk
 
@@ -33,7 +35,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("django_db_setup")]
 
 @pytest.fixture(scope="module")
 def mobile_demo(django_db_setup, django_db_blocker, demo_divisions):
-    yield from committed_demo(django_db_blocker, demo_divisions)
+    demo = committed_demo(django_db_blocker, demo_divisions)
+    result = next(demo)
+    with django_db_blocker.unblock():
+        enforcement_demo.seed(progress=lambda line: None)  # the list, and tasks in GRID_A
+    yield result
+    demo.close()
     # Opened while Playwright runs, the test's connection is not the one pytest-django closes
     # (on PostgreSQL the test database could then not be dropped at the end).
     with django_db_blocker.unblock():
@@ -224,4 +231,116 @@ def test_a_check_in_outside_the_geofence_is_refused_with_the_distance(live_serve
     conflict.locator("[data-action=discard]").click()
     conflict.locator("[data-action=discard]").click()  # the second tap discards
     expect(page.locator("#m-queue-list li")).to_have_count(0)
+    assert violations == []
+
+
+def _grid(n: int) -> str:
+    """The n-th grid of 梅园新村社区 (320102002001); each test works in its own."""
+    return f"3201020020010{n}"
+
+
+def test_a_case_is_verified_from_the_to_do_list_after_a_conflict(live_server, open_page):
+    base, violations = live_server.url, []
+    grid = _grid(4)
+    case = report("", channel="resident", point=point_in(grid), title="小区东门路灯不亮")
+    assert case.state == "verifying"
+    page = phone(open_page, base, f"gw-{grid}", point_in(grid), violations)
+    page.goto(f"{base}/m/todo/")
+    page.locator(f"#m-bucket-verify li[data-number='{case.number}'] a").click()
+    expect(page.locator("#m-case")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#m-case")).to_have_attribute("data-version", str(case.version))
+
+    # Someone else changes the case while the worker stands in front of the lamp.
+    move(f"staff-{grid[:12]}", case, "note", note="已电话联系居民")
+    page.fill("#m-move textarea[name=note]", "现场核实，路灯确实不亮")
+    page.set_input_files(
+        "#m-move input[name=photos]",
+        files=[{"name": "lamp.jpg", "mimeType": "image/jpeg", "buffer": photo_jpeg()}],
+    )
+    expect(page.locator("#m-move-photos li")).to_have_count(1)
+    page.click("#m-move-buttons button[data-action=verify]")
+    # The conflict is shown, not swallowed, and waits in the queue.
+    expect(page.locator("#m-move-status")).to_have_attribute("data-kind", "error")
+    expect(page.locator("#m-queue")).to_have_attribute("data-conflicts", "1")
+    case.refresh_from_db()
+    assert case.state == "verifying"
+
+    page.goto(f"{base}/m/outbox/")
+    conflict = page.locator("#m-queue-list li[data-state=conflict]")
+    expect(conflict).to_have_attribute("data-code", "stale_version")
+    conflict.locator("[data-action=retry]").click()  # on the case as it is now
+    expect(page.locator("#m-queue-list li")).to_have_count(0)
+    case.refresh_from_db()
+    assert case.state == "reported"
+    verify = CaseEvent.objects.get(case=case, action="verify")
+    assert verify.note == "现场核实，路灯确实不亮" and verify.client_key
+    assert Attachment.objects.filter(case=case, event=verify).count() == 1
+    for path in ("/m/", f"/m/case/?number={case.number}", "/m/history/"):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+    assert violations == []
+
+
+def test_a_small_matter_is_resolved_on_the_spot(live_server, open_page):
+    base, violations = live_server.url, []
+    grid = _grid(5)
+    page = phone(open_page, base, f"gw-{grid}", point_in(grid), violations)
+    page.goto(f"{base}/m/resolve/")
+    expect(page.locator("#m-class option[value=E0201]")).to_have_count(1)  # 非法小广告
+    expect(page.locator("#m-class option[value=E0101]")).to_have_count(0)  # 私搭乱建: not on the spot
+    page.fill("input[name=title]", "电线杆上贴满小广告")
+    page.select_option("#m-class", "E0201")
+    for name in ("before", "after"):
+        page.set_input_files(
+            f"input[name={name}]",
+            files=[{"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": photo_jpeg()}],
+        )
+        expect(page.locator(f"#m-photos-{name} li")).to_have_count(1)
+    page.fill("textarea[name=note]", "已清除")
+    page.click("#m-report button[type=submit]")
+    sent = page.locator("#m-sent-list li")
+    expect(sent).to_have_attribute("data-state", "sent")
+    case = Case.objects.get(title="电线杆上贴满小广告")
+    assert case.self_resolved and case.case_class.code == "E0201"
+    assert sorted(Attachment.objects.filter(case=case).values_list("purpose", flat=True)) == [
+        "after",
+        "before",
+    ]
+    page.goto(f"{base}/m/history/")
+    expect(page.locator(f"#m-my-cases li[data-number='{case.number}']")).to_have_count(1)
+    assert violations == []
+
+
+def test_an_inspection_raises_cases_from_failed_checkpoints(live_server, open_page):
+    base, violations = live_server.url, []
+    worker = f"gw-{GRID_A}"
+    task = InspectionTask.objects.filter(assignees__username=worker, state="open").order_by("id").first()
+    page = phone(open_page, base, worker, point_in(GRID_A), violations)
+    page.goto(f"{base}/m/todo/")
+    page.locator(f"#m-tasks li[data-task='{task.pk}'] a").click()
+    points = page.locator("#m-checkpoints fieldset")
+    expect(points).to_have_count(task.item.checkpoints.filter(active=True).count())
+    first, second = points.nth(0), points.nth(1)
+    first.locator(".m-seg.fail").click()
+    first.locator("input[type=text]").fill("物料堆放占用人行道")
+    second.locator(".m-seg.fail").click()
+    second.locator(".m-raise input").uncheck()  # this one is raised later, by its button
+    for i in range(2, points.count()):
+        points.nth(i).locator(".m-seg.pass").click()
+    expect(page.locator("#m-checklist [data-role=position]")).to_have_attribute("data-state", "ok")
+    page.click("#m-checklist button[type=submit]")
+    result = page.locator("#m-inspection-result")
+    expect(result).to_have_attribute("data-state", "sent")
+    inspection = Inspection.objects.get(pk=result.get_attribute("data-inspection"))
+    assert inspection.task_id == task.pk and inspection.failed == 2
+    raised = InspectionAnswer.objects.get(inspection=inspection, case__isnull=False)
+    expect(result.locator(f"li[data-number='{raised.case.number}']")).to_have_count(1)
+
+    later = InspectionAnswer.objects.get(inspection=inspection, result="fail", case__isnull=True)
+    row = result.locator(f"li[data-checkpoint='{later.checkpoint_id}']")
+    row.locator("button").click()
+    expect(row).to_have_attribute("data-state", "sent")
+    later.refresh_from_db()
+    assert later.case is not None and later.case.channel == "inspection"
+    expect(row).to_contain_text(later.case.number)
     assert violations == []

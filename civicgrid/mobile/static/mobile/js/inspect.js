@@ -241,7 +241,7 @@ async function showResult(key) {
     rows.push(
       h(
         "li",
-        { dataset: { checkpoint: a.checkpoint } },
+        { dataset: { checkpoint: a.checkpoint, state: later ? later.state : "open" } },
         h("span", {}, text),
         later
           ? h("span", { class: "m-meta" }, later.number ? t("caseRaised", { number: later.number }) : later.text)
@@ -261,12 +261,13 @@ async function raisedLater(inspection) {
   const found = new Map();
   for (const item of await outbox.items()) {
     if (item.kind === "inspection_case" && item.meta.inspection === inspection) {
-      found.set(item.meta.checkpoint, { text: item.state === "conflict" ? item.error.message : t("stateWaiting") });
+      const conflict = item.state === "conflict";
+      found.set(item.meta.checkpoint, { state: conflict ? "conflict" : "pending", text: conflict ? item.error.message : t("stateWaiting") });
     }
   }
   for (const answer of await outbox.recentResults(200)) {
     if (answer.kind === "inspection_case" && answer.meta.inspection === inspection) {
-      found.set(answer.meta.checkpoint, { number: answer.data && answer.data.number });
+      found.set(answer.meta.checkpoint, { state: "sent", number: answer.data && answer.data.number });
     }
   }
   return found;
