@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from civicgrid.accounts.tokens import api_token_create
 from civicgrid.audit.models import AuditRecord
+from civicgrid.patrol import services
 from civicgrid.patrol.models import CheckIn, Patrol, PatrolState, PointFlag, TrackPoint
 
 from ..cases.steps import error_of, signed_in
@@ -234,8 +235,8 @@ def test_the_list_filters_by_grid_worker_and_date(client, pdemo):
     ids = lambda query: [p["id"] for p in c.get(f"{API}/patrols{query}").json()]  # noqa: E731
     assert sorted(ids("")) == sorted([mine, other])
     assert ids(f"?grid={GRID_A}") == [mine] and ids(f"?worker={GW_A2}") == [other]
-    today = timezone.localdate().isoformat()
-    assert sorted(ids(f"?from={today}&to={today}")) == sorted([mine, other])
+    day = timezone.localtime(Patrol.objects.get(pk=mine).started_at).date().isoformat()
+    assert mine in ids(f"?from={day}&to={day}")
     assert ids("?to=2020-01-01") == []
     error_of(c.get(f"{API}/patrols?grid=0000"), 400, "unknown_grid")
     error_of(c.get(f"{API}/patrols?from=yesterday"), 400, "bad_date")
@@ -247,25 +248,21 @@ def test_coverage_of_a_week_is_the_union_of_its_patrols(client, pdemo):
     first = _patrolled(client, n=61)
     second = _patrolled(client, n=81)  # the same walk, 100 m further
     covered = [Patrol.objects.get(pk=i).coverage for i in (first, second)]
-    answer = signed_in(client, GW_A).get(f"{API}/coverage?grid={GRID_A}").json()
-    assert (
-        answer["patrols"] == 2
-        and answer["week"]
-        == (timezone.localdate() - timedelta(days=timezone.localdate().weekday())).isoformat()
-    )
+    # (Their week, not "this week": an hour ago may have been last Sunday.)
+    week = services.week_of(Patrol.objects.get(pk=first).started_at)
+    answer = signed_in(client, GW_A).get(f"{API}/coverage?grid={GRID_A}&week={week}").json()
+    assert answer["patrols"] == 2 and answer["week"] == week.isoformat()
     assert answer["coverage"] == pytest.approx(max(covered), abs=1e-4)  # the second walk holds the first
     assert answer["covered"]["type"] in ("Polygon", "MultiPolygon")
-    assert signed_in(client, GW_A).get(f"{API}/coverage").json()["grid"] == GRID_A  # own grid by default
-    assert (
-        signed_in(client, CHIEF_A).get(f"{API}/coverage?grid={GRID_A}").json()["coverage"]
-        == answer["coverage"]
-    )
+    by_default = signed_in(client, GW_A).get(f"{API}/coverage").json()  # own grid, this week
+    this_monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+    assert by_default["grid"] == GRID_A and by_default["week"] == this_monday.isoformat()
+    chief = signed_in(client, CHIEF_A).get(f"{API}/coverage?grid={GRID_A}&week={week}").json()
+    assert chief["coverage"] == answer["coverage"]
     error_of(signed_in(client, CHIEF_B).get(f"{API}/coverage?grid={GRID_A}"), 404, "grid_not_found")
     error_of(signed_in(client, GW_A2).get(f"{API}/coverage?grid={GRID_A}"), 404, "grid_not_found")
-    last_week = (timezone.localdate() - timedelta(days=7)).isoformat()
-    assert (
-        signed_in(client, GW_A).get(f"{API}/coverage?grid={GRID_A}&week={last_week}").json()["patrols"] == 0
-    )
+    before = (week - timedelta(days=7)).isoformat()
+    assert signed_in(client, GW_A).get(f"{API}/coverage?grid={GRID_A}&week={before}").json()["patrols"] == 0
 
 
 def test_tokens_need_the_patrol_scopes(client, pdemo):

@@ -76,8 +76,8 @@ def test_the_stop_summarises_and_keeps_the_weeks_coverage(pdemo):
     assert week.patrols == 2 and week.seconds == 4200 + 1800
     assert week.coverage == pytest.approx(union, abs=1e-4)
     assert max(first.coverage, second.coverage) < week.coverage < first.coverage + second.coverage
-    # A patrol of this week has its own row; a part-time colleague's rounds are theirs.
-    services.patrol_stop(user=user(GW_A), patrol_id=start().pk)
+    # A patrol of the week before has its own row; a part-time colleague's rounds are theirs.
+    services.patrol_stop(user=user(GW_A), patrol_id=start(at=at - timedelta(days=7)).pk)
     assert CoverageWeek.objects.filter(worker=first.worker, grid=grid).count() == 2
     assert not CoverageWeek.objects.filter(worker__username=PT_A).exists()
 
