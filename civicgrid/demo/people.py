@@ -154,6 +154,11 @@ def demo_people(*, password: str, seed: int = 2026) -> list[DemoLogin]:
             contact_phone=names.mobile(),
         )
         roles.append((person(f"dept-{code.lower()}"), Role.DEPARTMENT_HANDLER, None, code))
+        # 执法队员 (civicgrid.enforcement): the street's enforcement officer inspects in its grids
+        # and, as a member of the street's office, handles the office's cases.
+        officer = person(f"zf-{street.code[:9]}")
+        roles.append((officer, Role.ENFORCEMENT_OFFICER, street, None))
+        roles.append((officer, Role.DEPARTMENT_HANDLER, None, code))
 
     User.objects.bulk_create(users, batch_size=500)
     by_name = {u.username: u for u in User.objects.filter(username__in=[u.username for u in users])}

@@ -17,16 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 from shapely.geometry import shape
 
-from civicgrid.accounts.models import Department, GridPost, GridStaffing, Role, RoleAssignment, User
+from civicgrid.accounts.models import GridPost, GridStaffing, Role, RoleAssignment, User
 from civicgrid.accounts.scopes import scope_for
 from civicgrid.cases.models import CaseClass
 from civicgrid.cases.workflow import Actor
-from civicgrid.demo.people import START, NameMaker
 from civicgrid.enforcement import services
 from civicgrid.enforcement.demo_items import ITEMS
 from civicgrid.enforcement.items import HEADERS, items_import
 from civicgrid.enforcement.models import AnswerResult, Checkpoint, EnforcementItem, InspectionTask
-from civicgrid.regions.models import Boundary, GenerationState, Level, Region
+from civicgrid.regions.models import Boundary, GenerationState, Region
 from civicgrid.tables import xlsx_bytes
 
 OFFICER_PREFIX = "zf-"
@@ -92,28 +91,13 @@ def _class_id(code: str) -> int:
 
 
 def _officers() -> dict[int, User]:
-    """One enforcement officer per street, in the street's office (S01…, as the demo people make
-    them): the role over the street, and a handler's role in the office for its cases."""
-    streets = list(Region.objects.filter(level=Level.STREET, statistical_only=False).order_by("code"))
-    existing = {u.username: u for u in User.objects.filter(username__startswith=OFFICER_PREFIX)}
-    password = User.objects.get(username="operator").password  # the one demo password, hashed once
-    names = NameMaker(seed=6)
-    officers = {}
-    for n, street in enumerate(streets, start=1):
-        username = f"{OFFICER_PREFIX}{street.code[:9]}"
-        user = existing.get(username)
-        if user is None:
-            user = User.objects.create(username=username, display_name=names(), password=password)
-            RoleAssignment.objects.create(
-                user=user, role=Role.ENFORCEMENT_OFFICER, region=street, valid_from=START
-            )
-            office = Department.objects.filter(code=f"S{n:02d}").first()
-            if office is not None:
-                RoleAssignment.objects.create(
-                    user=user, role=Role.DEPARTMENT_HANDLER, department=office, valid_from=START
-                )
-        officers[street.pk] = user
-    return officers
+    """The streets' enforcement officers (``zf-<street>``, made with the demo people), by street."""
+    return {
+        a.region_id: a.user
+        for a in RoleAssignment.objects.filter(
+            role=Role.ENFORCEMENT_OFFICER, user__username__startswith=OFFICER_PREFIX
+        ).select_related("user")
+    }
 
 
 def _actor(user: User) -> Actor:

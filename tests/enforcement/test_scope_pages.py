@@ -3,6 +3,8 @@ area, the officer's street, the item's department), and the pages in Chinese by 
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from civicgrid.enforcement.models import Inspection
 
 from ..cases.steps import GRID_B, error_of, signed_in
@@ -45,7 +47,7 @@ def test_inspections_are_read_in_scope(client, edemo):
     assert {mine.pk, theirs.pk} <= ids("dept-d01") and mine.pk not in ids("dept-d03")
     assert ids("resident1") == set()
     assert ids("operator", grid=GRID_B) == {i.pk for i in Inspection.objects.filter(grid__code=GRID_B)}
-    today = mine.at.date().isoformat()
+    today = timezone.localtime(mine.at).date().isoformat()  # local days, as the filter reads them
     assert mine.pk in ids("operator", **{"from": today, "to": today})
     error_of(signed_in(client, "operator").get(url, {"from": "soon"}), 400, "bad_date")
     error_of(signed_in(client, GW_A).get(f"{API}/inspections/{theirs.pk}"), 404, "inspection_not_found")
