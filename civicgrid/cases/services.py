@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,20 +137,11 @@ def _store(case: Case, event: CaseEvent | None, cleaned, *, by: int | None, at: 
             event=event,
             purpose=upload.purpose,
             kind=clean.kind,
-            content_type=clean.content_type,
-            size=clean.size,
-            sha256=clean.sha256,
-            width=clean.width,
-            height=clean.height,
-            gps_lon=clean.gps[0] if clean.gps else None,
-            gps_lat=clean.gps[1] if clean.gps else None,
             uploaded_by_id=by,
             uploaded_at=at,
+            **clean.row_fields(),
         )
-        name = row.file.field.generate_filename(row, "x" + clean.extension)
-        if not default_storage.exists(name):
-            default_storage.save(name, ContentFile(clean.data))
-        row.file.name = name
+        clean.save_for(row)
         rows.append(row)
     Attachment.objects.bulk_create(rows)
     return rows

@@ -30,6 +30,7 @@ from civicgrid.enforcement.models import (
     TaskState,
 )
 from civicgrid.errors import DomainError, NotFound, OutOfScope
+from civicgrid.params import parse_day
 from civicgrid.regions.models import Level, Region
 
 AREA_ROLES = (Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.COMMUNITY_STAFF, Role.GRID_CHIEF)
@@ -221,16 +222,6 @@ def inspection_answers(inspection: Inspection) -> list[InspectionAnswer]:
     )
 
 
-def _day(value, name: str) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    value = str(value).strip()
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise DomainError("bad_date", _("Give %(field)s as YYYY-MM-DD.") % {"field": name}) from None
-
-
 @dataclass
 class InspectionFilter:
     grid: str = ""
@@ -247,7 +238,7 @@ def inspection_list(*, scope: Scope, filters: InspectionFilter | None = None) ->
         query = query.filter(grid_id=_grid_id(f.grid))
     if f.item:
         query = query.filter(item__code=f.item.strip())
-    start, end = _day(f.date_from, "from"), _day(f.date_to, "to")
+    start, end = parse_day(f.date_from, "from"), parse_day(f.date_to, "to")
     if start and end and end < start:
         raise DomainError("bad_period", _("The period ends before it starts."))
     tz = timezone.get_current_timezone()

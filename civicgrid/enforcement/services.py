@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -358,21 +356,8 @@ def _photos(files: list[Upload]) -> list[tuple[Upload, CleanFile]]:
 def _store_photos(inspection: Inspection, cleaned, at: datetime) -> None:
     rows = []
     for _upload, clean in cleaned:
-        row = InspectionPhoto(
-            inspection=inspection,
-            content_type=clean.content_type,
-            size=clean.size,
-            sha256=clean.sha256,
-            width=clean.width,
-            height=clean.height,
-            gps_lon=clean.gps[0] if clean.gps else None,
-            gps_lat=clean.gps[1] if clean.gps else None,
-            uploaded_at=at,
-        )
-        name = row.file.field.generate_filename(row, "x" + clean.extension)
-        if not default_storage.exists(name):  # content-addressed: a retried write is harmless
-            default_storage.save(name, ContentFile(clean.data))
-        row.file.name = name
+        row = InspectionPhoto(inspection=inspection, uploaded_at=at, **clean.row_fields())
+        clean.save_for(row)
         rows.append(row)
     InspectionPhoto.objects.bulk_create(rows)
 

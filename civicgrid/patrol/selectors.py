@@ -22,6 +22,7 @@ from civicgrid.accounts.models import GridPost, GridStaffing, Role, RoleAssignme
 from civicgrid.accounts.scopes import Scope, region_subtrees
 from civicgrid.errors import DomainError, NotFound, OutOfScope
 from civicgrid.geo import tracks
+from civicgrid.params import parse_day
 from civicgrid.patrol.models import CoverageWeek, KeyPlace, Patrol, PatrolState
 from civicgrid.patrol.services import grid_shape, posted_grid_ids, week_bounds
 from civicgrid.regions.models import Level, Region
@@ -101,16 +102,6 @@ def patrol_get(*, scope: Scope, patrol_id: int) -> Patrol:
     return patrol
 
 
-def _day(value) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    value = str(value).strip()
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise DomainError("bad_date", _("Give dates as YYYY-MM-DD.")) from None
-
-
 def _grid(code: str) -> Region:
     grid = Region.objects.filter(code=code.strip(), level=Level.GRID).first()
     if grid is None:
@@ -153,7 +144,7 @@ def patrol_list(*, scope: Scope, filters: PatrolFilter | None = None) -> QuerySe
             raise DomainError("unknown_state", _("Unknown state: %(s)s") % {"s": f.state})
         query = query.filter(state=f.state)
     tz = timezone.get_current_timezone()
-    start, end = _day(f.date_from), _day(f.date_to)
+    start, end = parse_day(f.date_from), parse_day(f.date_to)
     if start and end and end < start:
         raise DomainError("bad_period", _("The period ends before it starts."))
     if start:
@@ -165,7 +156,7 @@ def patrol_list(*, scope: Scope, filters: PatrolFilter | None = None) -> QuerySe
 
 def week_start(value) -> date:
     """The Monday of the week holding ``value`` (a date or YYYY-MM-DD; empty: this week)."""
-    day = _day(value) or timezone.localdate()
+    day = parse_day(value) or timezone.localdate()
     return day.fromordinal(day.toordinal() - day.weekday())
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from civicgrid.accounts.models import Role
 from civicgrid.accounts.scopes import Scope
 from civicgrid.errors import DomainError, NotFound, OutOfScope
+from civicgrid.params import parse_day
 from civicgrid.regions.models import Level, Region
 from civicgrid.whistles.models import Summons, Whistle, WhistleKind, WhistleState
 
@@ -63,19 +64,9 @@ def summons_list(whistle: Whistle) -> list[Summons]:
     return list(whistle.summonses.select_related("department", "reported_by").order_by("id"))
 
 
-def _day(value) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    value = str(value).strip()
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise DomainError("bad_date", _("Give dates as YYYY-MM-DD.")) from None
-
-
 def _period(query: QuerySet, date_from, date_to, column: str = "opened_at") -> QuerySet:
     tz = timezone.get_current_timezone()
-    start, end = _day(date_from), _day(date_to)
+    start, end = parse_day(date_from), parse_day(date_to)
     if start and end and end < start:
         raise DomainError("bad_period", _("The period ends before it starts."))
     if start:
@@ -197,8 +188,8 @@ def whistle_figures(*, scope: Scope, date_from=None, date_to=None) -> dict:
         .values_list("opened_at", "closed_at")
     ]
     return {
-        "date_from": _day(date_from),
-        "date_to": _day(date_to),
+        "date_from": parse_day(date_from),
+        "date_to": parse_day(date_to),
         "total": sum(by_kind.values()),
         "by_kind": by_kind,
         "by_street": sorted(streets.values(), key=lambda s: s["street"]),
