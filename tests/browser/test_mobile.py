@@ -22,6 +22,8 @@ from playwright.sync_api import Page, expect
 from civicgrid.cases.models import Attachment, Case, CaseEvent
 from civicgrid.enforcement import demo as enforcement_demo
 from civicgrid.enforcement.models import Inspection, InspectionAnswer, InspectionTask
+from civicgrid.accounts.models import User
+from civicgrid.patrol import services as patrol_services
 from civicgrid.patrol.models import CheckIn, KeyPlace, Patrol, PatrolState
 from civicgrid.regions.models import Region
 
@@ -231,6 +233,37 @@ def test_a_check_in_outside_the_geofence_is_refused_with_the_distance(live_serve
     conflict.locator("[data-action=discard]").click()
     conflict.locator("[data-action=discard]").click()  # the second tap discards
     expect(page.locator("#m-queue-list li")).to_have_count(0)
+    assert violations == []
+
+
+def test_a_patrol_started_offline_takes_over_one_running_from_another_phone(live_server, open_page):
+    base, violations = live_server.url, []
+    grid = "32010200200106"
+    worker = f"gw-{grid}"
+    page = phone(open_page, base, worker, point_in(grid), violations)
+    page.goto(f"{base}/m/patrol/")
+    panel = page.locator("#m-patrol")
+    expect(panel).to_have_attribute("data-state", "idle")
+    page.context.set_offline(True)
+    page.click("#m-start")
+    expect(panel).to_have_attribute("data-state", "active")
+    expect(page.locator("#m-points")).to_have_text("1")
+    # Meanwhile the worker's other phone started a patrol, which the server has.
+    other, _ = patrol_services.patrol_start(
+        user=User.objects.get(username=worker), grid_code=grid, client_key="other-phone"
+    )
+    page.context.set_offline(False)
+    # The start is refused (one patrol at a time), and the screen offers to carry on with that one.
+    expect(panel).to_have_attribute("data-state", "refused")
+    expect(page.locator("#m-take-over")).to_have_attribute("data-patrol", str(other.pk))
+    page.click("#m-take-over")
+    expect(panel).to_have_attribute("data-state", "active")
+    page.click("#m-stop")
+    expect(panel).to_have_attribute("data-state", "done")
+    other.refresh_from_db()
+    assert other.state == PatrolState.ENDED and other.points == 1
+    assert Patrol.objects.filter(worker__username=worker).count() == 1
+    expect(page.locator("#m-queue")).to_have_attribute("data-count", "0")
     assert violations == []
 
 

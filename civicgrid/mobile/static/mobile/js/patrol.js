@@ -121,11 +121,20 @@ function showResult(result) {
   }
 }
 
-function view() {
+async function view() {
   clearInterval(clock);
   const current = track.state();
   const last = track.lastResult();
-  if (current && !current.stopping) {
+  const refusal = current ? await track.startRefusal() : null;
+  if (refusal) {
+    document.getElementById("m-refused-text").textContent = refusal.message || t("conflict");
+    const running = refusal.code === "patrol_active" && refusal.detail && refusal.detail.id;
+    const takeOver = document.getElementById("m-take-over");
+    takeOver.hidden = !running;
+    takeOver.dataset.patrol = running ? String(refusal.detail.id) : "";
+    setState("refused");
+    showTrack(current);
+  } else if (current && !current.stopping) {
     setState("active");
     tick(current.startedAt);
     clock = setInterval(() => tick(current.startedAt), 1000);
@@ -167,6 +176,24 @@ document.getElementById("m-again").addEventListener("click", () => {
   }
   shapes = [];
   view();
+});
+
+document.getElementById("m-abandon").addEventListener("click", async () => {
+  await track.abandon();
+  line.set([]);
+  view();
+});
+
+document.getElementById("m-take-over").addEventListener("click", async (event) => {
+  await track.takeOver(Number(event.currentTarget.dataset.patrol));
+  view();
+});
+
+outbox.events.addEventListener("conflict", (event) => {
+  const current = track.state();
+  if (current && event.detail.item.key === current.key) {
+    view(); // the start was refused
+  }
 });
 
 document.getElementById("m-adopt").addEventListener("click", async () => {

@@ -7,7 +7,7 @@
 import { config, fill, formatTime, getJSON, h, hasLabel, pageUrl, t } from "./core.js";
 import * as outbox from "./outbox.js";
 import "./shell.js";
-import * as store from "./store.js";
+import * as track from "./track.js";
 
 const list = document.getElementById("m-queue-list");
 const summary = document.getElementById("m-queue-summary");
@@ -100,13 +100,6 @@ async function retryMove(item, note) {
   });
 }
 
-async function continuePatrol(item) {
-  // Started on another phone (or before this one lost its state): carry on with that patrol.
-  await store.put("results", { key: item.key, kind: item.kind, at: new Date().toISOString(), data: { id: item.error.detail.id } });
-  await outbox.discard(item.id);
-  await outbox.flush();
-}
-
 function actions(item, state) {
   const note = h("span", { class: "m-meta", role: "status" });
   const buttons = [];
@@ -115,7 +108,7 @@ function actions(item, state) {
       buttons.push(h("button", { type: "button", class: "m-button", dataset: { action: "retry" }, onclick: () => retryMove(item, note) }, t("retryWithCurrent")));
       buttons.push(h("a", { class: "m-button secondary", href: pageUrl("case", { number: item.meta.number }) }, t("openCase")));
     } else if (item.kind === "patrol_start" && item.error.code === "patrol_active" && item.error.detail && item.error.detail.id) {
-      buttons.push(h("button", { type: "button", class: "m-button", onclick: () => continuePatrol(item) }, t("continuePatrol")));
+      buttons.push(h("button", { type: "button", class: "m-button", onclick: () => track.takeOver(item.error.detail.id, item.key) }, t("continuePatrol")));
     } else {
       buttons.push(h("button", { type: "button", class: "m-button", dataset: { action: "retry" }, onclick: () => outbox.retry(item.id) }, t("retry")));
     }

@@ -196,6 +196,57 @@ export async function adopt(active, gridName) {
   begin();
 }
 
+/** The start was refused: drop this patrol, its queued writes and its points from the phone. */
+export async function abandon() {
+  const current = state();
+  if (!current) {
+    return;
+  }
+  end();
+  for (const item of await outbox.items()) {
+    if (item.key === current.key || item.patrolKey === current.key) {
+      await outbox.discard(item.id);
+    }
+  }
+  const rows = await points(current.key);
+  await store.transact(["points"], "readwrite", async (tx) => {
+    for (const p of rows) {
+      await store.done(tx.objectStore("points").delete([p.patrol, p.seq]));
+    }
+  });
+  save(null);
+}
+
+/** The start (``startKey``, default this phone's patrol's) was refused because a patrol is
+ * running already: carry on with that one instead (the queued points and stop go to it). */
+export async function takeOver(id, startKey = null) {
+  const current = state();
+  const key = startKey || (current && current.key);
+  if (!key) {
+    return;
+  }
+  await store.put("results", { key, kind: "patrol_start", at: new Date().toISOString(), data: { id } });
+  const start = (await outbox.items()).find((item) => item.key === key);
+  if (start) {
+    await outbox.discard(start.id);
+  }
+  if (current && current.key === key) {
+    current.id = id;
+    save(current);
+  }
+  await outbox.flush();
+}
+
+/** The start's refusal, while it waits in the queue as a conflict (else null). */
+export async function startRefusal() {
+  const current = state();
+  if (!current || current.id) {
+    return null;
+  }
+  const start = (await outbox.items()).find((item) => item.key === current.key);
+  return start && start.state === "conflict" ? start.error : null;
+}
+
 /** Stop: the last points and the stop are queued; the result comes when the stop is sent. */
 export async function stop() {
   const current = state();
