@@ -19,10 +19,10 @@ from django.db import connections
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from civicgrid.accounts.models import User
 from civicgrid.cases.models import Attachment, Case, CaseEvent
 from civicgrid.enforcement import demo as enforcement_demo
 from civicgrid.enforcement.models import Inspection, InspectionAnswer, InspectionTask
-from civicgrid.accounts.models import User
 from civicgrid.patrol import services as patrol_services
 from civicgrid.patrol.models import CheckIn, KeyPlace, Patrol, PatrolState
 from civicgrid.regions.models import Region
