@@ -159,6 +159,7 @@ def test_a_report_made_offline_arrives_once_with_its_photo(live_server, open_pag
     assert photos.count() == 1
     assert max(photos.get().width, photos.get().height) == 1600
     expect(sent).to_contain_text(case.number)
+    assert page.evaluate(SMALL_TARGETS) == []
     assert violations == []
 
 
@@ -376,4 +377,24 @@ def test_an_inspection_raises_cases_from_failed_checkpoints(live_server, open_pa
     later.refresh_from_db()
     assert later.case is not None and later.case.channel == "inspection"
     expect(row).to_contain_text(later.case.number)
+    assert page.evaluate(SMALL_TARGETS) == []
+    assert violations == []
+
+
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
+    "main button, main a, main select, main input:not([type=hidden]):not(.m-file), main summary, .m-tabs a, .m-top a"))
+  .filter((e) => e.offsetParent !== null && !e.closest(".leaflet-control-attribution"))
+  .map((e) => [e.outerHTML.slice(0, 80), Math.round(e.getBoundingClientRect().height)])
+  .filter(([, height]) => height < 44)"""
+
+
+def test_every_control_is_big_enough_for_a_thumb(live_server, open_page):
+    base, violations = live_server.url, []
+    page = phone(open_page, base, f"gw-{GRID_A}", point_in(GRID_A), violations)
+    for path in ("/m/", "/m/todo/", "/m/report/", "/m/resolve/", "/m/patrol/", "/m/inspect/", "/m/history/",
+                 "/m/outbox/"):  # fmt: skip
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(SMALL_TARGETS) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     assert violations == []

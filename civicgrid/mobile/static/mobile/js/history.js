@@ -62,7 +62,7 @@ async function patrols() {
 function link(answer) {
   const data = answer.data || {};
   const number = (data.case && data.case.number) || data.number;
-  return number ? h("a", { href: pageUrl("case", { number }) }, number) : null;
+  return number ? h("a", { class: "m-link", href: pageUrl("case", { number }) }, number) : null;
 }
 
 async function sent() {

@@ -233,7 +233,7 @@ async function showResult(key) {
   const raised = await raisedLater(data.id);
   const failed = (answer.meta.answers || []).filter((a) => a.result === "fail");
   const rows = (data.cases || []).map((number) =>
-    h("li", { dataset: { number } }, h("a", { href: pageUrl("case", { number }) }, t("caseRaised", { number }))),
+    h("li", { dataset: { number } }, h("a", { class: "m-link", href: pageUrl("case", { number }) }, t("caseRaised", { number }))),
   );
   for (const a of failed.filter((f) => !f.raise_case)) {
     const text = answer.meta.texts[a.checkpoint] || `#${a.checkpoint}`;

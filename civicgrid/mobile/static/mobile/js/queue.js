@@ -161,7 +161,7 @@ async function render() {
             { dataset: { key: answer.key, kind: answer.kind } },
             h("strong", {}, answer.title || t(KIND_LABELS[answer.kind] || answer.kind)),
             h("span", { class: "m-meta" }, `${formatTime(answer.at)}${answer.replayed ? ` · ${t("replayed")}` : ""}`),
-            number ? h("a", { href: pageUrl("case", { number }) }, number) : null,
+            number ? h("a", { class: "m-link", href: pageUrl("case", { number }) }, number) : null,
           );
         })
       : h("li", { class: "m-muted" }, t("nothingSent")),

@@ -272,8 +272,8 @@ async function showSent() {
         { dataset: { key, state } },
         h("strong", {}, title),
         h("span", { class: "m-meta" }, line),
-        state === "sent" ? h("a", { href: pageUrl("case", { number: answer.data.case.number }) }, t("open")) : null,
-        state === "conflict" ? h("a", { href: pageUrl("outbox") }, t("openQueue")) : null,
+        state === "sent" ? h("a", { class: "m-link", href: pageUrl("case", { number: answer.data.case.number }) }, t("open")) : null,
+        state === "conflict" ? h("a", { class: "m-link", href: pageUrl("outbox") }, t("openQueue")) : null,
       ),
     );
   }
