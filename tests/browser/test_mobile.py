@@ -330,6 +330,12 @@ def test_a_small_matter_is_resolved_on_the_spot(live_server, open_page):
             files=[{"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": photo_jpeg()}],
         )
         expect(page.locator(f"#m-photos-{name} li")).to_have_count(1)
+        if name == "before":
+            # Nothing typed or photographed is lost: the draft comes back after a reload.
+            page.reload()
+            expect(page.locator("input[name=title]")).to_have_value("电线杆上贴满小广告")
+            expect(page.locator("#m-class")).to_have_value("E0201")
+            expect(page.locator("#m-photos-before li")).to_have_count(1)
     page.fill("textarea[name=note]", "已清除")
     page.click("#m-report button[type=submit]")
     sent = page.locator("#m-sent-list li")
