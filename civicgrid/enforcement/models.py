@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class EnforcementItem(models.Model):
@@ -87,7 +88,7 @@ class Checkpoint(models.Model):
 
 class TaskState(models.TextChoices):
     OPEN = "open", _("Open")
-    DONE = "done", _("Done")
+    DONE = "done", pgettext_lazy("task state", "Done")
     CANCELLED = "cancelled", _("Cancelled")
 
 

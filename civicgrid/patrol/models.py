@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class KeyPlaceKind(models.TextChoices):
@@ -183,7 +184,7 @@ class Patrol(models.Model):
     flagged = models.PositiveIntegerField(_("flagged points"), default=0)
     distance_m = models.FloatField(_("distance (m)"), default=0)
     duration_s = models.PositiveIntegerField(_("duration (s)"), default=0)
-    coverage = models.FloatField(_("coverage"), null=True, blank=True)
+    coverage = models.FloatField(pgettext_lazy("share of a grid", "coverage"), null=True, blank=True)
     # The covered part of the grid (WKB, WGS-84), kept for the week's union and the map.
     covered = models.BinaryField(_("covered area"), null=True, blank=True)
 
@@ -282,7 +283,7 @@ class CoverageWeek(models.Model):
     worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     grid = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
     week = models.DateField(_("week (Monday)"))
-    coverage = models.FloatField(_("coverage"))
+    coverage = models.FloatField(pgettext_lazy("share of a grid", "coverage"))
     patrols = models.PositiveSmallIntegerField(default=0)
     seconds = models.PositiveIntegerField(default=0)
 
