@@ -126,7 +126,8 @@ def test_a_report_made_offline_arrives_once_with_its_photo(live_server, open_pag
     expect(page.locator("input[name=title]")).to_have_value("")
 
     # The app starts without a connection: the queue screen comes from the service worker.
-    page.goto(f"{base}/m/outbox/")
+    response = page.goto(f"{base}/m/outbox/")
+    assert response.from_service_worker and response.headers.get("x-offline-copy") == "1"
     item = page.locator("#m-queue-list li[data-kind=report]")
     expect(item).to_have_count(1)
     expect(item).to_contain_text(title)

@@ -70,9 +70,16 @@ async function screen(request, url) {
     }
     return response;
   } catch (error) {
-    const copy = await cache.match(url.pathname, MATCH);
-    return copy || (await cache.match(`${SCOPE}outbox/`, MATCH)) || offlineAnswer();
+    const copy = (await cache.match(url.pathname, MATCH)) || (await cache.match(`${SCOPE}outbox/`, MATCH));
+    return copy ? marked(copy) : offlineAnswer();
   }
+}
+
+/** A saved copy, marked as such (X-Offline-Copy: 1). */
+async function marked(copy) {
+  const headers = new Headers(copy.headers);
+  headers.set("X-Offline-Copy", "1");
+  return new Response(await copy.blob(), { status: copy.status, statusText: copy.statusText, headers });
 }
 
 async function apiRead(request) {
@@ -85,12 +92,7 @@ async function apiRead(request) {
     return response;
   } catch (error) {
     const copy = await cache.match(request, MATCH);
-    if (!copy) {
-      return offlineAnswer();
-    }
-    const headers = new Headers(copy.headers);
-    headers.set("X-Offline-Copy", "1");
-    return new Response(await copy.blob(), { status: copy.status, statusText: copy.statusText, headers });
+    return copy ? marked(copy) : offlineAnswer();
   }
 }
 
