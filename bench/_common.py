@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmarks: formatting, tables, timing, data sets, results files.
+"""Shared helpers for the benchmarks: formatting, tables, timing, data sets, child processes,
+PostgreSQL scratch databases, filled databases kept between runs, results files.
 
 Benchmarks print; they never assert. Every figure is shown next to a baseline measured in the
 same run, because this machine is noisy and only ratios travel well.
@@ -12,12 +13,14 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -37,6 +40,8 @@ CITY_BBOX = (118.5, 31.8, 119.0, 32.2)
 PG_DSN = os.environ.get(
     "BENCH_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 )
+# The hosts a child's Django answers: gunicorn on loopback and Django's test client.
+SERVED_HOSTS = "127.0.0.1,localhost,testserver"
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -103,6 +108,22 @@ def heading(text: str) -> None:
 
 def note(text: str) -> None:
     print(f"  {text}")
+
+
+def fmt_load(load: Sequence[float]) -> str:
+    """A load average (1, 5, 15 minutes) as ``1.2 0.9 0.7``."""
+    return " ".join(f"{x:.1f}" for x in load)
+
+
+def unmeasured(benchmark: str, target: str, vs_baseline: str) -> dict:
+    """The summary row of a figure that was not measured (skipped), saying why in ``vs_baseline``."""
+    return {"benchmark": benchmark, "figure": "—", "target": target, "met": None, "vs_baseline": vs_baseline}
+
+
+def skipped(label: str, why: str, benchmark: str, target: str) -> dict:
+    """Say that ``label`` was skipped, and why; the summary row of its figure ``benchmark``."""
+    note(f"{label}: SKIPPED — {why}")
+    return unmeasured(benchmark, target, f"skipped: {why[:60]}")
 
 
 # --- timing ------------------------------------------------------------------------------------
@@ -213,6 +234,227 @@ def django_setup() -> None:
     import django
 
     django.setup()
+
+
+# --- child processes ---------------------------------------------------------------------------
+def child_env(var_dir: Path, database_url: str | None = None, **settings: str) -> dict[str, str]:
+    """The environment of a child process running the project (Django settings are fixed per
+    process): ours without any CIVICGRID_* setting, plus a var dir of its own, DEBUG off (it would
+    keep every query in memory), WARNING logs, ``database_url`` (None: a SQLite file in the var
+    dir) and any further ``settings`` (e.g. CIVICGRID_ALLOWED_HOSTS=SERVED_HOSTS)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
+    env.update(
+        CIVICGRID_VAR_DIR=str(var_dir),
+        CIVICGRID_DEBUG="false",
+        CIVICGRID_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="civicgrid.settings",
+        **settings,
+    )
+    if database_url:
+        env["CIVICGRID_DATABASE_URL"] = database_url
+    return env
+
+
+def spawn_json(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    timeout: float,
+    passes: Literal["stdout", "stderr"] | None = None,
+) -> dict:
+    """Run a benchmark's child process (from the checkout) and return the JSON it wrote.
+
+    The child gets the path of the file to write as its last argument, after ``argv``. Its output
+    is captured, and the end of it is in the RuntimeError raised when it fails; ``passes`` names
+    the one stream that goes straight to ours instead, as it runs (a child's progress lines).
+    """
+    out = scratch_dir("civicgrid-bench-result-") / "result.json"
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    if passes:
+        del streams[passes]
+    proc = subprocess.run([*argv, str(out)], env=env, cwd=ROOT, text=True, timeout=timeout, **streams)
+    if proc.returncode != 0 or not out.exists():
+        child = " ".join([Path(argv[1]).name, *argv[2:]])
+        tail = (proc.stderr or proc.stdout or "").strip()[-1500:]
+        raise RuntimeError(f"{child} exited with status {proc.returncode}:\n{tail}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+# --- PostgreSQL scratch databases --------------------------------------------------------------
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def pg_url(database: str) -> str:
+    """The postgres:// URL (CIVICGRID_DATABASE_URL's form) of ``database`` on the server of PG_DSN."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    p = conninfo_to_dict(PG_DSN)
+    password = f":{p['password']}" if p.get("password") else ""
+    where = f"{p.get('host', '127.0.0.1')}:{p.get('port', 5432)}"
+    return f"postgres://{p.get('user', 'postgres')}{password}@{where}/{database}"
+
+
+def pg_admin():
+    """An autocommit connection to the server of PG_DSN, or why there is none (a str)."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        return f"psycopg is not importable ({exc})"
+    try:
+        return psycopg.connect(PG_DSN, autocommit=True)
+    except Exception as exc:
+        return f"PostgreSQL unreachable ({_first_line(exc)})"
+
+
+def pg_exists(database: str) -> bool:
+    """Whether the server of PG_DSN holds ``database`` (to check that a scratch database went)."""
+    admin = pg_admin()
+    if isinstance(admin, str):
+        raise RuntimeError(admin)
+    with admin:
+        return (
+            admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is not None
+        )
+
+
+def pg_scratch(
+    database: str,
+    run: Callable[[str], dict],
+    *,
+    keep: bool = False,
+    reuse: Callable[[], bool] | None = None,
+) -> dict:
+    """``run(url)`` in the database ``database`` on the server of PG_DSN, made fresh for it (a
+    crashed run's leftover is dropped first) and dropped afterwards, even when ``run`` fails.
+    Returns what ``run`` returned, or {"skipped": why} when psycopg is missing, the server is
+    unreachable or the database cannot be created.
+
+    For a filled database kept between runs on purpose: ``keep`` leaves it in place afterwards,
+    and ``reuse`` (asked once the server answers) says whether the one already there serves as
+    it is; when it says no, the database is made fresh.
+    """
+    admin = pg_admin()
+    if isinstance(admin, str):
+        return {"skipped": admin}
+    from psycopg import sql
+
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+    with admin:
+        if reuse is None or not reuse():
+            try:
+                admin.execute(drop)
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            except Exception as exc:
+                return {"skipped": f"cannot create a database ({_first_line(exc)})"}
+        try:
+            return run(pg_url(database))
+        finally:
+            if not keep:
+                admin.execute(drop)
+
+
+# --- filled databases kept between runs --------------------------------------------------------
+# A benchmark that needs a large data set fills its database once and marks it: a row ``key``
+# (what was filled: size, seed, version) in a small table of its own, written last. Later runs
+# find the mark and reuse the data; a half-made or outdated database has no mark and is refilled.
+def mark_filled(table: str, key: str, load_s: float) -> None:
+    """In the child (Django's database): mark the database as filled with ``key``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} (key varchar(100) PRIMARY KEY, load_s float)")
+        cursor.execute(f"INSERT INTO {table} (key, load_s) VALUES (%s, %s)", [key, load_s])
+
+
+def filled_child(
+    backend: str,
+    out: Path,
+    *,
+    table: str,
+    key: str,
+    fill: Callable[[], dict],
+    measure: Callable[[], dict],
+    log: Callable[[str], None],
+) -> None:
+    """The child of a benchmark on a kept database: migrate, ``fill()`` unless the database is
+    marked with ``key`` already, ``measure()``; the figures, the backend and how the data came
+    (``{"reused", "load_s"}``) go to ``out`` as JSON."""
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        marked = table in connection.introspection.table_names(cursor)
+        if marked:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE key = %s", [key])
+            marked = cursor.fetchone() is not None
+    data = {"reused": True, "load_s": 0.0} if marked else fill()
+    log("timing …")
+    result = measure() | {"backend": backend, "data": data}
+    out.write_text(json.dumps(result, default=str, ensure_ascii=False), encoding="utf-8")
+
+
+def sqlite_kept(var: Path, *, table: str, key: str, refill: bool = False) -> Path:
+    """``var``, the var dir of a SQLite database kept between runs, emptied first unless its
+    civicgrid.sqlite3 is marked with ``key`` (and ``refill`` is off)."""
+    marked = False
+    path = var / "civicgrid.sqlite3"
+    if path.exists() and not refill:
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                marked = db.execute(f"SELECT 1 FROM {table} WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.Error:
+            marked = False
+    if not marked:
+        shutil.rmtree(var, ignore_errors=True)  # half-made or outdated: start again
+    var.mkdir(parents=True, exist_ok=True)
+    return var
+
+
+def pg_kept(
+    database: str,
+    var: Path,
+    run: Callable[[str], dict],
+    *,
+    table: str,
+    key: str,
+    refill: bool = False,
+    drop: bool = False,
+) -> dict:
+    """``run(url)`` in ``database``, a PostgreSQL database kept between runs (see pg_scratch),
+    with ``var`` the child's var dir: it holds the key file the demo encrypted personal data
+    with, so the two go together. Both are made fresh unless the database is marked with ``key``
+    and the key file is there (and ``refill`` is off); ``drop`` removes both afterwards."""
+
+    def reuse() -> bool:
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        marked = False
+        if not refill and (var / "pii-keys.json").exists():
+            try:
+                with psycopg.connect(make_conninfo(PG_DSN, dbname=database)) as db:
+                    marked = (
+                        db.execute(f"SELECT 1 FROM {table} WHERE key = %s", (key,)).fetchone() is not None
+                    )
+            except psycopg.Error:  # not there, or not filled
+                marked = False
+        if not marked:
+            shutil.rmtree(var, ignore_errors=True)
+        return marked
+
+    def kept_run(url: str) -> dict:
+        var.mkdir(parents=True, exist_ok=True)
+        try:
+            return run(url)
+        finally:
+            if drop:
+                shutil.rmtree(var, ignore_errors=True)
+
+    return pg_scratch(database, kept_run, keep=not drop, reuse=reuse)
 
 
 # --- machine and results -----------------------------------------------------------------------

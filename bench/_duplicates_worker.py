@@ -10,7 +10,6 @@ load: realistic columns — 小类 drawn with the taxonomy's weights, points ins
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -40,26 +39,6 @@ def _log(text: str) -> None:
 
 def fill_key() -> str:
     return f"cases={N_CASES};seed={SEED};v=1"
-
-
-def _marked() -> bool:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if META_TABLE not in connection.introspection.table_names(cursor):
-            return False
-        cursor.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = %s", [fill_key()])
-        return cursor.fetchone() is not None
-
-
-def _mark(seconds: float) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key varchar(100) PRIMARY KEY, load_s float)"
-        )
-        cursor.execute(f"INSERT INTO {META_TABLE} (key, load_s) VALUES (%s, %s)", [fill_key(), seconds])
 
 
 def _points(rng, loaded, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,7 +150,7 @@ def _fill() -> dict:
             _log(f"{made:,} of {N_CASES:,} cases")
     bulk.analyze([Case])
     seconds = time.perf_counter() - started
-    _mark(seconds)
+    c.mark_filled(META_TABLE, fill_key(), seconds)
     connection.close()
     return {"reused": False, "load_s": round(seconds, 1)}
 
@@ -296,17 +275,7 @@ def _measure() -> dict:
 
 
 def main(backend: str, out: Path) -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    data = {"reused": True, "load_s": 0.0}
-    if not _marked():
-        data = _fill()
-    _log("timing …")
-    result = _measure() | {"backend": backend, "data": data}
-    out.write_text(json.dumps(result, default=str, ensure_ascii=False), encoding="utf-8")
+    c.filled_child(backend, out, table=META_TABLE, key=fill_key(), fill=_fill, measure=_measure, log=_log)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ load generator).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -95,15 +97,39 @@ def free_port() -> int:
 
 def server_env(var_dir: Path) -> dict[str, str]:
     """The caller's environment without any CIVICGRID_* setting, plus a throw-away SQLite demo."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
-    env.update(
-        CIVICGRID_VAR_DIR=str(var_dir),
-        CIVICGRID_DEBUG="false",
-        CIVICGRID_ALLOWED_HOSTS="127.0.0.1,localhost",
-        CIVICGRID_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="civicgrid.settings",
-    )
-    return env
+    return c.child_env(var_dir, CIVICGRID_ALLOWED_HOSTS="127.0.0.1,localhost")
+
+
+def bin_dir() -> Path:
+    """Where gunicorn and the ``civicgrid`` command are: the checkout's venv, else ours."""
+    return c.VENV_BIN if (c.VENV_BIN / "gunicorn").exists() else Path(sys.executable).parent
+
+
+def gunicorn(port: int, workers: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """gunicorn serving civicgrid.wsgi with ``workers`` sync workers on HOST:``port``, in a session
+    of its own (``stop`` ends the whole group), its output in ``log_path``; see ``wait_ready``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [str(bin_dir() / "gunicorn"), "civicgrid.wsgi", "-b", f"{HOST}:{port}", "-w", str(workers),
+             "--log-level", "warning"],
+            env=env, cwd=c.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def serving(workers: int, log_path: Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """gunicorn (see ``gunicorn``, with this process's environment) on a free port, answering, for
+    a ``with`` block: its port and process. One that does not come up raises RuntimeError with the
+    end of its log; it is stopped when the block ends, however it ends."""
+    port = free_port()
+    proc = gunicorn(port, workers, os.environ.copy(), log_path)
+    try:
+        problem = wait_ready(proc, port)
+        if problem:
+            raise RuntimeError(f"{problem}\n{log_path.read_text(errors='replace')[-800:]}")
+        yield port, proc
+    finally:
+        stop(proc)
 
 
 def district_points(n: int, seed: int = 500) -> list[tuple[float, float]]:
@@ -274,13 +300,12 @@ def run() -> dict:
     wrk = None if os.environ.get("BENCH_LOADGEN") == "python" else shutil.which("wrk")
     work = c.scratch_dir("civicgrid-bench-api-")
     env = server_env(work)
-    bin_dir = c.VENV_BIN if (c.VENV_BIN / "gunicorn").exists() else Path(sys.executable).parent
     result: dict = {"target_rps": TARGET_RPS, "load_tool": "wrk" if wrk else "python"}
 
     start = time.perf_counter()
     for args in (["migrate", "-v0"], ["demo", "--cases", "0"]):
         out = subprocess.run(
-            [str(bin_dir / "civicgrid"), *args],
+            [str(bin_dir() / "civicgrid"), *args],
             env=env,
             cwd=c.ROOT,
             capture_output=True,
@@ -297,24 +322,7 @@ def run() -> dict:
     locate_paths = [locate_path(x, y) for x, y in points]
     port = free_port()
     log_path = work / "gunicorn.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "civicgrid.wsgi",
-                "-b",
-                f"{HOST}:{port}",
-                "-w",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=c.ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = gunicorn(port, 2, env, log_path)
     try:
         problem = wait_ready(proc, port)
         if problem:

@@ -22,9 +22,6 @@ Run alone: ``.venv/bin/python bench/bench_cases_create.py [sqlite|postgresql]``.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,70 +32,24 @@ from _cases_create_worker import TARGET_P95_S, TARGET_RPS, WORKER_TIMEOUT_S
 
 NAME = "cases_create"
 PG_DATABASE = "cg_bench_create"
-
-
-def _child_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
-    env.update(
-        CIVICGRID_VAR_DIR=str(var_dir),
-        CIVICGRID_DEBUG="false",  # DEBUG would keep every query in memory
-        CIVICGRID_LOG_LEVEL="WARNING",
-        CIVICGRID_ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        DJANGO_SETTINGS_MODULE="civicgrid.settings",
-    )
-    if database_url:
-        env["CIVICGRID_DATABASE_URL"] = database_url
-    return env
+TARGET = f"≥ {TARGET_RPS}/s, p95 ≤ {TARGET_P95_S * 1e3:.0f} ms"
 
 
 def _spawn(backend: str, database_url: str | None) -> dict:
     work = c.scratch_dir(f"civicgrid-bench-create-{backend}-")
-    out = work / "result.json"
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "_cases_create_worker.py"), backend, str(out)],
-        env=_child_env(work, database_url),
-        cwd=c.ROOT,
-        capture_output=True,
-        text=True,
+    return c.spawn_json(
+        [sys.executable, str(Path(__file__).resolve().parent / "_cases_create_worker.py"), backend],
+        env=c.child_env(work, database_url, CIVICGRID_ALLOWED_HOSTS=c.SERVED_HOSTS),
         timeout=WORKER_TIMEOUT_S,
     )
-    if proc.returncode != 0 or not out.exists():
-        tail = (proc.stderr or proc.stdout).strip()[-1500:]
-        raise RuntimeError(f"{backend} worker exited with status {proc.returncode}:\n{tail}")
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def _pg_run() -> dict:
     """The PostgreSQL run in ``cg_bench_create``, always dropped; or why it was skipped."""
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    params = conninfo_to_dict(c.PG_DSN)
-    user = params.get("user", "postgres")
-    password = f":{params['password']}" if params.get("password") else ""
-    url = f"postgres://{user}{password}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{PG_DATABASE}"
-    name = sql.Identifier(PG_DATABASE)
-    with admin:
-        try:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))  # a crashed run's
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-        except Exception as exc:
-            return {"skipped": f"cannot create a database ({str(exc).strip().splitlines()[0]})"}
-        try:
-            result = _spawn("postgresql", url)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            left = admin.execute(
-                "SELECT count(*) FROM pg_database WHERE datname = %s", (PG_DATABASE,)
-            ).fetchone()
-    return result | {"database": PG_DATABASE, "database_dropped": left[0] == 0}
+    found = c.pg_scratch(PG_DATABASE, lambda url: _spawn("postgresql", url))
+    if "skipped" in found:
+        return found
+    return found | {"database": PG_DATABASE, "database_dropped": not c.pg_exists(PG_DATABASE)}
 
 
 def _print_backend(label: str, found: dict) -> dict:
@@ -106,19 +57,12 @@ def _print_backend(label: str, found: dict) -> dict:
     setup = found["setup"]
     c.note(
         f"{label} {found['server_version']}: migrate {setup['migrate_s']:.1f} s, demo {setup['demo_s']:.1f} s; "
-        f"{found['points']:,} points inside grids; load average before the run "
-        + " ".join(f"{x:.1f}" for x in found["load_before"])
-        + " (other work on the 2 cores slows every figure)"
+        f"{found['points']:,} points inside grids; load average before the run {c.fmt_load(found['load_before'])}"
+        " (other work on the 2 cores slows every figure)"
     )
     if "skipped" in http:
         c.note(f"HTTP: SKIPPED — {http['skipped']}")
-        return {
-            "benchmark": f"create case API, {label}",
-            "figure": "—",
-            "target": f"≥ {TARGET_RPS}/s, p95 ≤ {TARGET_P95_S * 1e3:.0f} ms",
-            "met": None,
-            "vs_baseline": http["skipped"][:60],
-        }
+        return c.unmeasured(f"create case API, {label}", TARGET, http["skipped"][:60])
     main = http["main"]
     non2xx = main["other"] + http["warmup"]["other"]
     socket_errors = sum(v for k, v in main["errors"].items() if k != "status")
@@ -234,7 +178,7 @@ def _print_backend(label: str, found: dict) -> dict:
     return {
         "benchmark": f"create case API, {label}",
         "figure": f"{c.fmt_int(main['created_per_s'])}/s, p95 {c.fmt_dur(main['p95_s'])}",
-        "target": f"≥ {TARGET_RPS}/s, p95 ≤ {TARGET_P95_S * 1e3:.0f} ms",
+        "target": TARGET,
         "met": met,
         "vs_baseline": f"{ratio_rate:.3f}× bare INSERT rate ({c.fmt_int(base['rows_per_s'])}/s), p95 {ratio_p95:.0f}×",
     }
@@ -252,16 +196,7 @@ def run(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict:
         pg = _pg_run()
         result["postgresql"] = pg
         if "skipped" in pg:
-            c.note(f"PostgreSQL: SKIPPED — {pg['skipped']}")
-            summary.append(
-                {
-                    "benchmark": "create case API, PostgreSQL",
-                    "figure": "—",
-                    "target": f"≥ {TARGET_RPS}/s, p95 ≤ {TARGET_P95_S * 1e3:.0f} ms",
-                    "met": None,
-                    "vs_baseline": f"skipped: {pg['skipped'][:60]}",
-                }
-            )
+            summary.append(c.skipped("PostgreSQL", pg["skipped"], "create case API, PostgreSQL", TARGET))
         else:
             summary.append(_print_backend("PostgreSQL", pg))
             c.note(

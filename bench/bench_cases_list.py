@@ -25,11 +25,8 @@ Run alone: ``.venv/bin/python bench/bench_cases_list.py [sqlite|postgresql]``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -45,57 +42,19 @@ REFILL = os.environ.get("BENCH_LIST_REFILL") == "1"
 DROP = os.environ.get("BENCH_LIST_DROP") == "1"
 
 
-def _child_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
-    env.update(
-        CIVICGRID_VAR_DIR=str(var_dir),
-        CIVICGRID_DEBUG="false",
-        CIVICGRID_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="civicgrid.settings",
-    )
-    if database_url:
-        env["CIVICGRID_DATABASE_URL"] = database_url
-    return env
-
-
 def _spawn(backend: str, var_dir: Path, database_url: str | None) -> dict:
-    out = c.scratch_dir(f"civicgrid-bench-list-{backend}-") / "result.json"
-    # stderr passes through: a first fill prints its progress.
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "_cases_list_worker.py"), backend, str(out)],
-        env=_child_env(var_dir, database_url),
-        cwd=c.ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+    return c.spawn_json(  # stderr passes through: a first fill prints its progress
+        [sys.executable, str(Path(__file__).resolve().parent / "_cases_list_worker.py"), backend],
+        env=c.child_env(var_dir, database_url),
         timeout=WORKER_TIMEOUT_S,
+        passes="stderr",
     )
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(f"{backend} worker exited with status {proc.returncode}: {proc.stdout[-800:]}")
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 # --- the cached databases -----------------------------------------------------------------------
-def _sqlite_dir() -> Path:
-    return CACHE_DIR / f"sqlite-cases{N_CASES}-seed{SEED}"
-
-
-def _sqlite_marked(path: Path) -> bool:
-    if not path.exists():
-        return False
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            return (
-                db.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = ?", (fill_key(),)).fetchone() is not None
-            )
-    except sqlite3.Error:
-        return False
-
-
 def _sqlite_run() -> dict:
-    var = _sqlite_dir()
-    if REFILL or not _sqlite_marked(var / "civicgrid.sqlite3"):
-        shutil.rmtree(var, ignore_errors=True)  # a half-made or outdated file: start again
-    var.mkdir(parents=True, exist_ok=True)
+    var = CACHE_DIR / f"sqlite-cases{N_CASES}-seed{SEED}"
+    c.sqlite_kept(var, table=META_TABLE, key=fill_key(), refill=REFILL)
     try:
         return _spawn("sqlite", var, None) | {"cache": str(var)}
     finally:
@@ -104,50 +63,17 @@ def _sqlite_run() -> dict:
 
 
 def _pg_run() -> dict:
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    params = conninfo_to_dict(c.PG_DSN)
-    user = params.get("user", "postgres")
-    password = f":{params['password']}" if params.get("password") else ""
-    url = f"postgres://{user}{password}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{PG_DATABASE}"
-    name = sql.Identifier(PG_DATABASE)
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
-        marked = False
-        if exists and not REFILL:
-            try:
-                with psycopg.connect(make_conninfo(c.PG_DSN, dbname=PG_DATABASE)) as db:
-                    marked = (
-                        db.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = %s", (fill_key(),)).fetchone()
-                        is not None
-                    )
-            except psycopg.Error:
-                marked = False
-        # The var dir holds the PII key file the demo's encrypted columns were written with.
-        var = CACHE_DIR / f"postgresql-var-cases{N_CASES}-seed{SEED}"
-        try:
-            if not marked or not (var / "pii-keys.json").exists():
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-                shutil.rmtree(var, ignore_errors=True)
-        except Exception as exc:
-            return {"skipped": f"cannot create a database ({str(exc).strip().splitlines()[0]})"}
-        var.mkdir(parents=True, exist_ok=True)
-        try:
-            result = _spawn("postgresql", var, url)
-        finally:
-            if DROP:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-                shutil.rmtree(var, ignore_errors=True)
-    return result | {"database": PG_DATABASE, "kept": not DROP}
+    # The var dir holds the PII key file the demo's encrypted columns were written with.
+    var = CACHE_DIR / f"postgresql-var-cases{N_CASES}-seed{SEED}"
+    return c.pg_kept(
+        PG_DATABASE,
+        var,
+        lambda url: _spawn("postgresql", var, url) | {"database": PG_DATABASE, "kept": not DROP},
+        table=META_TABLE,
+        key=fill_key(),
+        refill=REFILL,
+        drop=DROP,
+    )
 
 
 # --- printing -----------------------------------------------------------------------------------
@@ -336,16 +262,8 @@ def run(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict:
         pg = _pg_run()
         result["postgresql"] = pg
         if "skipped" in pg:
-            c.note(f"PostgreSQL: SKIPPED — {pg['skipped']}")
-            summary.append(
-                {
-                    "benchmark": "case list, PostgreSQL",
-                    "figure": "—",
-                    "target": f"p95 ≤ {TARGET_P95_S * 1e3:.0f} ms",
-                    "met": None,
-                    "vs_baseline": f"skipped: {pg['skipped'][:60]}",
-                }
-            )
+            target = f"p95 ≤ {TARGET_P95_S * 1e3:.0f} ms"
+            summary.append(c.skipped("PostgreSQL", pg["skipped"], "case list, PostgreSQL", target))
         else:
             summary += _print_backend("PostgreSQL", pg)
             c.note(f"database {pg['database']} " + ("kept for the next run" if pg["kept"] else "dropped"))

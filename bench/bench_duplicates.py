@@ -23,11 +23,7 @@ Run alone: ``.venv/bin/python bench/bench_duplicates.py [sqlite|postgresql]``.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,88 +39,31 @@ REFILL = os.environ.get("BENCH_DUP_REFILL") == "1"
 WORKER_TIMEOUT_S = 3 * 3600
 
 
-def _child_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
-    env.update(
-        CIVICGRID_VAR_DIR=str(var_dir),
-        CIVICGRID_DEBUG="false",
-        CIVICGRID_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="civicgrid.settings",
-    )
-    if database_url:
-        env["CIVICGRID_DATABASE_URL"] = database_url
-    return env
-
-
 def _spawn(backend: str, var_dir: Path, database_url: str | None) -> dict:
-    out = c.scratch_dir(f"civicgrid-bench-dup-{backend}-") / "result.json"
-    proc = subprocess.run(  # stderr passes through: a first fill prints its progress
-        [sys.executable, str(Path(__file__).resolve().parent / "_duplicates_worker.py"), backend, str(out)],
-        env=_child_env(var_dir, database_url),
-        cwd=c.ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+    return c.spawn_json(  # stderr passes through: a first fill prints its progress
+        [sys.executable, str(Path(__file__).resolve().parent / "_duplicates_worker.py"), backend],
+        env=c.child_env(var_dir, database_url),
         timeout=WORKER_TIMEOUT_S,
+        passes="stderr",
     )
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(f"{backend} worker exited with status {proc.returncode}: {proc.stdout[-800:]}")
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def _sqlite_run() -> dict:
     var = CACHE_DIR / f"sqlite-cases{N_CASES}-seed{SEED}"
-    path = var / "civicgrid.sqlite3"
-    marked = False
-    if path.exists() and not REFILL:
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-                marked = (
-                    db.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = ?", (fill_key(),)).fetchone()
-                    is not None
-                )
-        except sqlite3.Error:
-            marked = False
-    if not marked:
-        shutil.rmtree(var, ignore_errors=True)  # half-made or outdated: start again
-    var.mkdir(parents=True, exist_ok=True)
+    c.sqlite_kept(var, table=META_TABLE, key=fill_key(), refill=REFILL)
     return _spawn("sqlite", var, None) | {"cache": str(var)}
 
 
 def _pg_run() -> dict:
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    params = conninfo_to_dict(c.PG_DSN)
-    user = params.get("user", "postgres")
-    password = f":{params['password']}" if params.get("password") else ""
-    url = f"postgres://{user}{password}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{PG_DATABASE}"
-    name = sql.Identifier(PG_DATABASE)
     var = CACHE_DIR / f"postgresql-var-cases{N_CASES}-seed{SEED}"  # its PII key file
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
-        marked = False
-        if exists and not REFILL:
-            try:
-                with psycopg.connect(make_conninfo(c.PG_DSN, dbname=PG_DATABASE)) as db:
-                    marked = (
-                        db.execute(f"SELECT 1 FROM {META_TABLE} WHERE key = %s", (fill_key(),)).fetchone()
-                        is not None
-                    )
-            except psycopg.Error:
-                marked = False
-        if not marked:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-            shutil.rmtree(var, ignore_errors=True)
-        var.mkdir(parents=True, exist_ok=True)
-        return _spawn("postgresql", var, url) | {"database": PG_DATABASE}
+    return c.pg_kept(
+        PG_DATABASE,
+        var,
+        lambda url: _spawn("postgresql", var, url) | {"database": PG_DATABASE},
+        table=META_TABLE,
+        key=fill_key(),
+        refill=REFILL,
+    )
 
 
 def _print(label: str, found: dict) -> dict:

@@ -27,7 +27,6 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -242,54 +241,16 @@ def worker(backend: str, out: Path, n: int) -> None:
 
 def _spawn(backend: str, database_url: str | None, n: int) -> dict:
     work = c.scratch_dir(f"civicgrid-bench-hotline-{backend}-")
-    out = work / "result.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
-    env |= {
-        "CIVICGRID_VAR_DIR": str(work),
-        "CIVICGRID_DEBUG": "false",
-        "CIVICGRID_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "civicgrid.settings",
-    }
-    if database_url:
-        env["CIVICGRID_DATABASE_URL"] = database_url
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", backend, str(out), "--orders", str(n)],
-        env=env,
-        cwd=c.ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
+    return c.spawn_json(  # stdout passes through: the import's progress lines
+        [sys.executable, __file__, "--orders", str(n), "--worker", backend],
+        env=c.child_env(work, database_url),
         timeout=WORKER_TIMEOUT_S,
+        passes="stdout",
     )
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(f"{backend} worker exited with status {proc.returncode}:\n{proc.stderr[-1500:]}")
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def _pg_run(n: int) -> dict:
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    params = conninfo_to_dict(c.PG_DSN)
-    password = f":{params['password']}" if params.get("password") else ""
-    url = (
-        f"postgres://{params.get('user', 'postgres')}{password}@{params.get('host', '127.0.0.1')}:"
-        f"{params.get('port', 5432)}/{PG_DATABASE}"
-    )
-    name = sql.Identifier(PG_DATABASE)
-    with admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-        try:
-            return _spawn("postgresql", url, n)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+    return c.pg_scratch(PG_DATABASE, lambda url: _spawn("postgresql", url, n))
 
 
 def _report(label: str, found: dict) -> dict:
@@ -300,9 +261,8 @@ def _report(label: str, found: dict) -> dict:
     rate, base_rate = n / seconds, n / found["baseline_s"]
     c.note(
         f"{found['server_version']}: setup {found['setup_s']:.1f} s; file {found['bytes'] / 2**20:.1f} MB CSV; "
-        "load average before "
-        + " ".join(f"{x:.1f}" for x in found["load_before"])
-        + " (a busy, shared machine)"
+        f"load average before {c.fmt_load(found['load_before'])}"
+        " (a busy, shared machine)"
     )
     print(
         c.table(

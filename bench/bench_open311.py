@@ -16,8 +16,6 @@ Run alone: ``.venv/bin/python bench/bench_open311.py [sqlite|postgresql]``.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 from _open311_worker import TARGET_P95_S, TARGET_RPS, WORKER_TIMEOUT_S
-from bench_cases_create import _child_env
 
 NAME = "open311"
 PG_DATABASE = "cg_bench_open311"
@@ -34,58 +31,26 @@ TARGET = f"≥ {TARGET_RPS}/s, p95 ≤ {TARGET_P95_S * 1e3:.0f} ms"
 
 def _spawn(backend: str, database_url: str | None) -> dict:
     work = c.scratch_dir(f"civicgrid-bench-open311-{backend}-")
-    out = work / "result.json"
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "_open311_worker.py"), backend, str(out)],
-        env=_child_env(work, database_url),
-        cwd=c.ROOT,
-        capture_output=True,
-        text=True,
+    return c.spawn_json(
+        [sys.executable, str(Path(__file__).resolve().parent / "_open311_worker.py"), backend],
+        env=c.child_env(work, database_url, CIVICGRID_ALLOWED_HOSTS=c.SERVED_HOSTS),
         timeout=WORKER_TIMEOUT_S,
     )
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(
-            f"{backend} worker exited with {proc.returncode}:\n{(proc.stderr or proc.stdout)[-1500:]}"
-        )
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def _pg_run() -> dict:
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    p = conninfo_to_dict(c.PG_DSN)
-    password = f":{p['password']}" if p.get("password") else ""
-    url = f"postgres://{p.get('user', 'postgres')}{password}@{p.get('host', '127.0.0.1')}:{p.get('port', 5432)}/{PG_DATABASE}"
-    name = sql.Identifier(PG_DATABASE)
-    with admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))  # a crashed run's
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-        try:
-            result = _spawn("postgresql", url)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-    return result | {"database": PG_DATABASE}
+    return c.pg_scratch(PG_DATABASE, lambda url: _spawn("postgresql", url) | {"database": PG_DATABASE})
 
 
 def _print_backend(label: str, found: dict) -> dict:
     http, base = found["http"], found["baseline"]
     c.note(
-        f"{label} {found['server_version']}: load average before the run "
-        + " ".join(f"{x:.1f}" for x in found["load_before"])
-        + " (the 2 cores were shared with other work: every figure is slowed by it)"
+        f"{label} {found['server_version']}: load average before the run {c.fmt_load(found['load_before'])}"
+        " (the 2 cores were shared with other work: every figure is slowed by it)"
     )
     if "skipped" in http:
         c.note(f"HTTP: SKIPPED — {http['skipped']}")
-        return {"benchmark": f"Open311 POST, {label}", "figure": "—", "target": TARGET, "met": None,
-                "vs_baseline": http["skipped"][:60]}  # fmt: skip
+        return c.unmeasured(f"Open311 POST, {label}", TARGET, http["skipped"][:60])
     main, native, rows = http["main"], http["native"], found["rows"]
     non2xx = main["other"] + http["warmup"]["other"]
     sockets = sum(v for k, v in main["errors"].items() if k != "status")
@@ -167,8 +132,7 @@ def run(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict:
         result[backend] = found
         if "skipped" in found:
             c.note(f"{backend}: SKIPPED — {found['skipped']}")
-            summary.append({"benchmark": f"Open311 POST, {backend}", "figure": "—", "target": TARGET,
-                            "met": None, "vs_baseline": found["skipped"][:60]})  # fmt: skip
+            summary.append(c.unmeasured(f"Open311 POST, {backend}", TARGET, found["skipped"][:60]))
             continue
         summary.append(_print_backend("SQLite" if backend == "sqlite" else "PostgreSQL", found))
         print()

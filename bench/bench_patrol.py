@@ -37,7 +37,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -178,19 +177,8 @@ def _http_run(clients: list[dict]) -> dict:
 
     for client in clients:
         client["bodies"] = _bodies(client["walk"])
-    bin_dir = c.VENV_BIN if (c.VENV_BIN / "gunicorn").exists() else Path(sys.executable).parent
-    port = bench_api.free_port()
     log_path = c.scratch_dir("civicgrid-bench-patrol-http-") / "gunicorn.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "civicgrid.wsgi", "-b", f"{HOST}:{port}", "-w", str(WORKERS),
-             "--log-level", "warning"],
-            env=os.environ.copy(), cwd=c.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        problem = bench_api.wait_ready(proc, port)
-        if problem:
-            raise RuntimeError(f"{problem}\n{log_path.read_text(errors='replace')[-800:]}")
+    with bench_api.serving(WORKERS, log_path) as (port, proc):
         start_at = [0] * len(clients)
         warm = _load(port, clients, WARMUP_SECONDS, start_at)
         before = create._cpu_snapshot(proc.pid)
@@ -198,8 +186,6 @@ def _http_run(clients: list[dict]) -> dict:
         main = _load(port, clients, SECONDS, start_at)
         own_after = resource.getrusage(resource.RUSAGE_SELF)
         after = create._cpu_snapshot(proc.pid)
-    finally:
-        bench_api.stop(proc)
     cpu = {k: after[k] - before[k] for k in ("server", "database")}
     cpu["load_generator"] = (own_after.ru_utime - own_before.ru_utime) + (
         own_after.ru_stime - own_before.ru_stime
@@ -345,12 +331,7 @@ def _stop_run() -> dict:
 
 
 def _worker(backend: str, out_path: Path) -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.settings")
-    django.setup()
     import _cases_create_worker as create
-    from django.db import connection
 
     result: dict = {
         "backend": backend,
@@ -359,10 +340,9 @@ def _worker(backend: str, out_path: Path) -> None:
         "workers": WORKERS,
         "batch": BATCH,
     }
-    result["setup"] = create._setup_database()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT sqlite_version()" if backend == "sqlite" else "SHOW server_version")
-        result["server_version"] = cursor.fetchone()[0]
+    result |= create._worker_start(backend)
+    from django.db import connection
+
     clients = _clients()
     connection.close()
     result["load_before"] = os.getloadavg()
@@ -376,57 +356,24 @@ def _worker(backend: str, out_path: Path) -> None:
 
 # --- the parent: spawn, print -------------------------------------------------------------------
 def _spawn(backend: str, database_url: str | None) -> dict:
-    from bench_cases_create import _child_env
-
     work = c.scratch_dir(f"civicgrid-bench-patrol-{backend}-")
-    out = work / "result.json"
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", backend, str(out)],
-        env=_child_env(work, database_url),
-        cwd=c.ROOT,
-        capture_output=True,
-        text=True,
+    return c.spawn_json(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", backend],
+        env=c.child_env(work, database_url, CIVICGRID_ALLOWED_HOSTS=c.SERVED_HOSTS),
         timeout=WORKER_TIMEOUT_S,
     )
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(
-            f"{backend} worker exited with {proc.returncode}:\n{(proc.stderr or proc.stdout)[-1500:]}"
-        )
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def _pg_run() -> dict:
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    p = conninfo_to_dict(c.PG_DSN)
-    password = f":{p['password']}" if p.get("password") else ""
-    url = f"postgres://{p.get('user', 'postgres')}{password}@{p.get('host', '127.0.0.1')}:{p.get('port', 5432)}/{PG_DATABASE}"
-    name = sql.Identifier(PG_DATABASE)
-    with admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))  # a crashed run's
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-        try:
-            result = _spawn("postgresql", url)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-    return result | {"database": PG_DATABASE}
+    return c.pg_scratch(PG_DATABASE, lambda url: _spawn("postgresql", url) | {"database": PG_DATABASE})
 
 
 def _print_backend(label: str, found: dict) -> list[dict]:
     http, base, cov, stop = found["http"], found["baseline"], found["coverage"], found["stop"]
     main = http["main"]
     c.note(
-        f"{label} {found['server_version']}: load average before the run "
-        + " ".join(f"{x:.1f}" for x in found["load_before"])
-        + f"; demo loaded in {found['setup']['demo_s']:.0f} s"
+        f"{label} {found['server_version']}: load average before the run {c.fmt_load(found['load_before'])}"
+        f"; demo loaded in {found['setup']['demo_s']:.0f} s"
     )
     print()
     print(
@@ -509,8 +456,7 @@ def run(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict:
         if "skipped" in found:
             c.note(f"{backend}: SKIPPED — {found['skipped']}")
             for what, target in (("track ingestion", TARGET_A), ("coverage 2 h", TARGET_B)):
-                summary.append({"benchmark": f"patrol {what}, {label}", "figure": "—", "target": target,
-                                "met": None, "vs_baseline": found["skipped"][:60]})  # fmt: skip
+                summary.append(c.unmeasured(f"patrol {what}, {label}", target, found["skipped"][:60]))
             continue
         summary += _print_backend(label, found)
         print()

@@ -32,9 +32,7 @@ Run alone: ``.venv/bin/python bench/bench_scopes.py``.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -56,66 +54,22 @@ from _scopes_worker import (  # noqa: E402
 
 
 # --- the parent: spawn, print ------------------------------------------------------------------
-def _child_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICGRID_")}
-    env.update(
-        CIVICGRID_VAR_DIR=str(var_dir),
-        CIVICGRID_DEBUG="false",  # DEBUG would log every query and slow them all
-        CIVICGRID_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="civicgrid.settings",
-    )
-    if database_url:
-        env["CIVICGRID_DATABASE_URL"] = database_url
-    return env
-
-
 def _spawn(backend: str, database_url: str | None) -> dict:
     work = c.scratch_dir(f"civicgrid-bench-scopes-{backend}-")
-    out = work / "result.json"
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "_scopes_worker.py"), backend, str(out)],
-        env=_child_env(work, database_url),
-        cwd=c.ROOT,
-        capture_output=True,
-        text=True,
+    return c.spawn_json(
+        [sys.executable, str(Path(__file__).resolve().parent / "_scopes_worker.py"), backend],
+        env=c.child_env(work, database_url),
         timeout=WORKER_TIMEOUT_S,
     )
-    if proc.returncode != 0 or not out.exists():
-        tail = (proc.stderr or proc.stdout).strip()[-1500:]
-        raise RuntimeError(f"{backend} worker exited with status {proc.returncode}:\n{tail}")
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def _pg_run() -> dict:
     """The PostgreSQL run in a database of its own, always dropped; or why it was skipped."""
-    try:
-        import psycopg
-        from psycopg import sql
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError as exc:
-        return {"skipped": f"psycopg is not importable ({exc})"}
-    try:
-        admin = psycopg.connect(c.PG_DSN, autocommit=True)
-    except Exception as exc:
-        return {"skipped": f"PostgreSQL unreachable ({str(exc).strip().splitlines()[0]})"}
-    params = conninfo_to_dict(c.PG_DSN)
     db_name = f"bench_scopes_{os.getpid()}"
-    user = params.get("user", "postgres")
-    password = f":{params['password']}" if params.get("password") else ""
-    url = (
-        f"postgres://{user}{password}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{db_name}"
-    )
-    with admin:
-        try:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db_name)))
-        except Exception as exc:
-            return {"skipped": f"cannot create a database ({str(exc).strip().splitlines()[0]})"}
-        try:
-            result = _spawn("postgresql", url)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name)))
-            left = admin.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (db_name,)).fetchone()
-    return result | {"database": db_name, "database_dropped": left[0] == 0}
+    found = c.pg_scratch(db_name, lambda url: _spawn("postgresql", url))
+    if "skipped" in found:
+        return found
+    return found | {"database": db_name, "database_dropped": not c.pg_exists(db_name)}
 
 
 def _ratio(found: dict, key: str) -> float:
@@ -303,16 +257,8 @@ def run() -> dict:
     pg = _pg_run()
     result["postgresql"] = pg
     if "skipped" in pg:
-        c.note(f"PostgreSQL: SKIPPED — {pg['skipped']}")
-        summary.append(
-            {
-                "benchmark": "scope filter, 100k rows, PostgreSQL",
-                "figure": "—",
-                "target": f"≤ {TARGET_RATIO:.2f}× unfiltered",
-                "met": None,
-                "vs_baseline": f"skipped: {pg['skipped'][:60]}",
-            }
-        )
+        target = f"≤ {TARGET_RATIO:.2f}× unfiltered"
+        summary.append(c.skipped("PostgreSQL", pg["skipped"], "scope filter, 100k rows, PostgreSQL", target))
     else:
         summary.append(_print_backend("PostgreSQL", pg))
         c.note(
