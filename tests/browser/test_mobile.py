@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 
 import pytest
 from django.db import connections
@@ -49,27 +50,46 @@ def mobile_demo(django_db_setup, django_db_blocker, demo_divisions):
         connections.close_all()
 
 
+# One request at a time, when the server's threads share one SQLite connection (see below).
+SERIAL = threading.Lock()
+
+
+def _one_at_a_time(app):
+    def serve(environ, start_response):
+        with SERIAL:
+            return app(environ, start_response)
+
+    return serve
+
+
 @pytest.fixture
 def transactional_db(request, mobile_demo, django_db_blocker):
     """Instead of pytest-django's (which empties every table after each test, and with them the
     module's demo): the live server and the test read and write the committed demo directly.
 
-    On SQLite's in-memory test database the live server's threads share one connection; the
+    On SQLite's in-memory test database the live server's threads share one connection, and the
     test's own ORM calls use it too, as in Django's LiveServerTestCase (with a second connection
     of its own, the test's reads and the app's background requests — each saves the session —
-    would lock each other's tables: "database table is locked")."""
+    would lock each other's tables: "database table is locked"). The app makes requests in
+    parallel (the service worker, the outbox, a screen's reads), and two transactions on one
+    connection break each other's savepoints, so the server takes them one at a time then; a
+    test that writes while its page is open takes SERIAL too."""
     assert _Committed.result is mobile_demo, "the committed demo was emptied"
     # Only now: started before the test database exists, the server would share no connection.
     live_server = request.getfixturevalue("live_server")
     shared = live_server.thread.connections_override.get("default")
     own = connections["default"]
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
     with django_db_blocker.unblock():
         if shared is not None:
             connections["default"] = shared
+            httpd.set_app(_one_at_a_time(app))
         try:
             yield
         finally:
             connections["default"] = own
+            httpd.set_app(app)
 
 
 def offset(point: tuple[float, float], east_m: float, north_m: float) -> tuple[float, float]:
@@ -251,9 +271,10 @@ def test_a_patrol_started_offline_takes_over_one_running_from_another_phone(live
     expect(panel).to_have_attribute("data-state", "active")
     expect(page.locator("#m-points")).to_have_text("1")
     # Meanwhile the worker's other phone started a patrol, which the server has.
-    other, _ = patrol_services.patrol_start(
-        user=User.objects.get(username=worker), grid_code=grid, client_key="other-phone"
-    )
+    with SERIAL:
+        other, _ = patrol_services.patrol_start(
+            user=User.objects.get(username=worker), grid_code=grid, client_key="other-phone"
+        )
     page.context.set_offline(False)
     # The start is refused (one patrol at a time), and the screen offers to carry on with that one.
     expect(panel).to_have_attribute("data-state", "refused")
@@ -286,7 +307,8 @@ def test_a_case_is_verified_from_the_to_do_list_after_a_conflict(live_server, op
     expect(page.locator("#m-case")).to_have_attribute("data-version", str(case.version))
 
     # Someone else changes the case while the worker stands in front of the lamp.
-    move(f"staff-{grid[:12]}", case, "note", note="已电话联系居民")
+    with SERIAL:
+        move(f"staff-{grid[:12]}", case, "note", note="已电话联系居民")
     page.fill("#m-move textarea[name=note]", "现场核实，路灯确实不亮")
     page.set_input_files(
         "#m-move input[name=photos]",
