@@ -24,7 +24,7 @@ LABELS = {
     "sending": _("Sending…"),
     "queuedOffline": _("Saved on the phone: it will be sent when the connection returns."),
     "conflict": _("The server refused this."),
-    "open": _("Open"),
+    "open": pgettext_lazy("button", "Open"),
     "openQueue": _("Open the send queue"),
     "draftRestored": _("What you typed before has been put back."),
     # the queue screen
@@ -47,7 +47,7 @@ LABELS = {
     "nothingSent": _("Nothing sent from this phone lately."),
     "photosN": _("{n} photos"),
     "error_patrol_not_started": _("The start of its patrol was refused or discarded."),
-    "kindReport": _("Report"),
+    "kindReport": pgettext_lazy("a case reported", "Report"),
     "kindResolve": _("Resolved on the spot"),
     "kindMove": _("Move on a case"),
     "kindPatrolStart": _("Patrol start"),
