@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from civicgrid.accounts.models import TIER_ROLES, GridStaffing, Role, RoleAssignment, User
-from civicgrid.cases.services import CHANNEL_ROLES
+from civicgrid.cases.services import CHANNEL_ROLES, PAGE_CHANNELS
 from civicgrid.notifications.models import Notification
 
 BADGE_MAX = 99
@@ -58,7 +58,7 @@ class CaseNav:
             .annotate(n=Count("id"))
             .values("n")
         )
-        roles = sorted({role for roles in CHANNEL_ROLES.values() for role in roles})
+        roles = sorted({role for channel in PAGE_CHANNELS for role in CHANNEL_ROLES[channel]})
         current = RoleAssignment.objects.filter(
             Q(valid_until__isnull=True) | Q(valid_until__gte=today),
             user=OuterRef("pk"),

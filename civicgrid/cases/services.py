@@ -56,6 +56,9 @@ CHANNEL_ROLES = {
     # grid workers inspect too).
     Channel.INSPECTION: (Role.ENFORCEMENT_OFFICER, Role.GRID_WORKER),
 }
+# The channels the new-case page offers: not the API (a token's), nor inspections (a case raised
+# from a failed checkpoint of an inspection record, civicgrid.enforcement).
+PAGE_CHANNELS = [c for c in CHANNEL_ROLES if c not in (Channel.API, Channel.INSPECTION)]
 # Reports by staff who saw the matter themselves skip the on-site verification (核实).
 VERIFIED_CHANNELS = frozenset({Channel.GRID_WORKER, Channel.LEADER, Channel.INSPECTION})
 

@@ -51,7 +51,7 @@ from civicgrid.responses import excel_response
 PAGE_SIZE = 50
 REVEALABLE = ("reporter_name", "reporter_phone")
 # The API channel is for machines; a page offers only the channels a person takes reports by.
-PAGE_CHANNELS = [c for c in services.CHANNEL_ROLES if c != Channel.API]
+PAGE_CHANNELS = services.PAGE_CHANNELS
 SUGGESTED_BY = {
     "rule": gettext_lazy("suggested by a dispatch rule"),
     "class": gettext_lazy("suggested as the class's department"),
