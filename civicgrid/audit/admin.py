@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.audit import selectors
+from civicgrid.audit.admin_mixins import ViewOnlyAdmin
 from civicgrid.audit.exports import csv_lines
 from civicgrid.audit.models import SEALED_FIELDS, AuditRecord
 from civicgrid.audit.services import audit_record, audit_record_denial
@@ -23,7 +24,7 @@ def _deny(request) -> None:
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ViewOnlyAdmin):
     """The trail for auditors only: nobody adds, changes or deletes here, superusers included."""
 
     list_display = ("id", "at", "actor_name", "ip", "action", "object_type", "object_id", "result")
@@ -41,15 +42,6 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return _auditor(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         # Through the selector, so a path that skipped the permission checks still gets 404.

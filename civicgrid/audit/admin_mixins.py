@@ -1,4 +1,5 @@
-"""Back-office edits go on the audit trail like every other write."""
+"""Back-office edits go on the audit trail like every other write; records that only their own
+services write (the audit trail, alarms, batches, patrols, inspections) are shown, never edited."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ class AuditedModelAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         for pk in pks:
             audit_record(action="admin.delete", request=request, object_type=label, object_id=pk)
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Shown in the back office, never added, changed or deleted there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.audit.admin_mixins import AuditedModelAdmin
+from civicgrid.audit.admin_mixins import AuditedModelAdmin, ViewOnlyAdmin
 from civicgrid.devices import signing
 from civicgrid.devices.exports import HEADERS, devices_import, devices_xlsx
 from civicgrid.devices.models import Alarm, AlarmType, Device
@@ -131,7 +131,7 @@ class AlarmTypeAdmin(AuditedModelAdmin):
 
 
 @admin.register(Alarm)
-class AlarmAdmin(admin.ModelAdmin):
+class AlarmAdmin(ViewOnlyAdmin):
     """What came in, as it came in: nobody edits or deletes it here."""
 
     list_display = ("received_at", "claimed_device", "type_code", "outcome", "reason", "status", "case")
@@ -140,12 +140,3 @@ class AlarmAdmin(admin.ModelAdmin):
     list_select_related = ("case",)
     date_hierarchy = "received_at"
     exclude = ("signature",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.audit.admin_mixins import AuditedModelAdmin
+from civicgrid.audit.admin_mixins import AuditedModelAdmin, ViewOnlyAdmin
 from civicgrid.audit.services import audit_record
 from civicgrid.enforcement.models import (
     Checkpoint,
@@ -111,7 +111,7 @@ class PhotoInline(ReadOnlyInline):
 
 
 @admin.register(Inspection)
-class InspectionAdmin(admin.ModelAdmin):
+class InspectionAdmin(ViewOnlyAdmin):
     list_display = ("id", "item", "grid", "inspector", "at", "failed")
     list_filter = ("item",)
     search_fields = ("item__code", "grid__code", "grid__name", "inspector__username")
@@ -119,12 +119,3 @@ class InspectionAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     inlines = [AnswerInline, PhotoInline]
     readonly_fields = [f.name for f in Inspection._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

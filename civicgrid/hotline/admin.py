@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from civicgrid.audit.admin_mixins import AuditedModelAdmin
+from civicgrid.audit.admin_mixins import AuditedModelAdmin, ViewOnlyAdmin
 from civicgrid.cases import limits
 from civicgrid.hotline.models import HotlineBatch, HotlineClassMap, HotlineLimit, Landmark
 
@@ -43,7 +43,7 @@ class LandmarkAdmin(ConfigAdmin):
 
 
 @admin.register(HotlineBatch)
-class HotlineBatchAdmin(admin.ModelAdmin):
+class HotlineBatchAdmin(ViewOnlyAdmin):
     list_display = (
         "id",
         "file_name",
@@ -58,12 +58,3 @@ class HotlineBatchAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "format")
     readonly_fields = [f.name for f in HotlineBatch._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,7 +9,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.audit.admin_mixins import AuditedModelAdmin
+from civicgrid.audit.admin_mixins import AuditedModelAdmin, ViewOnlyAdmin
 from civicgrid.audit.services import audit_record
 from civicgrid.patrol.models import CheckIn, DutyRule, KeyPlace, Patrol, PatrolPlan, PlaceRule, TrackPoint
 
@@ -67,19 +67,8 @@ class DutyRuleAdmin(AuditedModelAdmin):
     search_fields = ("title", "code", "text")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Patrol)
-class PatrolAdmin(ReadOnlyAdmin):
+class PatrolAdmin(ViewOnlyAdmin):
     list_display = (
         "started_at",
         "worker",
@@ -115,7 +104,7 @@ class PatrolAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(ReadOnlyAdmin):
+class CheckInAdmin(ViewOnlyAdmin):
     list_display = ("at", "worker", "place", "accepted", "reason", "distance_m", "accuracy_m")
     list_filter = ("accepted", "reason")
     search_fields = ("worker__username", "place__name")
