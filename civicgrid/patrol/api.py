@@ -71,26 +71,6 @@ class StopIn(Schema):
     ended_at: datetime | None = Field(None, description="default: now")
 
 
-class PatrolOut(Schema):
-    id: int
-    grid: str
-    worker: str
-    state: str
-    started_at: datetime
-    ended_at: datetime | None
-    duration_s: int
-    distance_m: float
-    points: int
-    flagged: int
-    coverage: float | None = Field(
-        description="share of the grid within the plan's distance of the track, 0..1"
-    )
-    covered: dict | None = Field(description="the covered part of the grid (GeoJSON, WGS-84)")
-    track: dict | None = Field(
-        description="the used points: a LineString, a MultiLineString where jumps split it"
-    )
-
-
 class PatrolSummaryOut(Schema):
     id: int
     grid: str
@@ -104,7 +84,16 @@ class PatrolSummaryOut(Schema):
     distance_m: float
     points: int
     flagged: int
-    coverage: float | None
+    coverage: float | None = Field(
+        description="share of the grid within the plan's distance of the track, 0..1"
+    )
+
+
+class PatrolOut(PatrolSummaryOut):
+    covered: dict | None = Field(description="the covered part of the grid (GeoJSON, WGS-84)")
+    track: dict | None = Field(
+        description="the used points: a LineString, a MultiLineString where jumps split it"
+    )
 
 
 class ListQuery(Schema):

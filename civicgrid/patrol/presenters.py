@@ -57,18 +57,7 @@ def patrol_body(p: Patrol) -> dict:
     """The patrol with its summary, the covered area and the track (the stop's answer)."""
     track = patrol_track(p)
     covered = shapely.from_wkb(bytes(p.covered)) if p.covered else None
-    return {
-        "id": p.pk,
-        "grid": p.grid.code,
-        "worker": p.worker.get_username(),
-        "state": p.state,
-        "started_at": local(p.started_at),
-        "ended_at": local(p.ended_at),
-        "duration_s": p.duration_s,
-        "distance_m": p.distance_m,
-        "points": p.points,
-        "flagged": p.flagged,
-        "coverage": p.coverage,
+    return patrol_summary(p) | {
         "covered": geojson(covered),
         "track": geojson(track_geometry(track)),
     }
