@@ -32,7 +32,7 @@ NAV_ROLES = {
     "devices": {Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.GRID_CHIEF},
     "routing": set(TIER_ROLES),
     # The phone app (/m/): also for anyone with a current grid post (see ``links``).
-    "mobile": {Role.GRID_WORKER, Role.GRID_CHIEF},
+    "mobile": {Role.GRID_WORKER, Role.GRID_CHIEF, Role.ENFORCEMENT_OFFICER},
     "patrols": {Role.OPERATOR, Role.SHIFT_LEAD, Role.STREET_OPERATOR, Role.COMMUNITY_STAFF, Role.GRID_CHIEF},
     "enforcement": {
         Role.OPERATOR,

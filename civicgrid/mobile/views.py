@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
@@ -51,19 +51,31 @@ VENDOR_FILES = (
 SCREENS = ("home", "todo", "case", "report", "resolve", "patrol", "inspect", "history", "outbox")
 
 
-def grid_worker_page(view):
+def grid_worker_page(view=None, *, officers: bool = False):
     """Signed in (else the site's login, back here after), and a grid worker: a current grid
-    post or the grid worker role. Anyone else is told plainly that the app is not for them."""
+    post or the grid worker role. With ``officers``, enforcement officers too (执法队员进网格:
+    their to-do, inspections and records). Anyone else is told plainly that the app is not for them."""
 
-    @wraps(view)
-    @login_required
-    @ensure_csrf_cookie  # the scripts send the cookie's token with every write
-    def wrapped(request, *args, **kwargs):
-        if not request_scope(request).has_role(Role.GRID_WORKER):
-            return render(request, "mobile/refused.html", _context(request, "refused"), status=403)
-        return view(request, *args, **kwargs)
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        @ensure_csrf_cookie  # the scripts send the cookie's token with every write
+        def wrapped(request, *args, **kwargs):
+            scope = request_scope(request)
+            allowed = scope.has_role(Role.GRID_WORKER) or (
+                officers and scope.has_role(Role.ENFORCEMENT_OFFICER)
+            )
+            if not allowed:
+                return render(request, "mobile/refused.html", _context(request, "refused"), status=403)
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
+
+
+def _is_worker(request) -> bool:
+    return request.user.is_authenticated and request_scope(request).has_role(Role.GRID_WORKER)
 
 
 def _context(request, screen: str, **extra) -> dict:
@@ -83,31 +95,47 @@ def _context(request, screen: str, **extra) -> dict:
         "uploadMaxBytes": settings.UPLOAD_MAX_BYTES,
         **extra.pop("config", {}),
     }
-    return {"screen": screen, "config": config, "labels": labels(), "theme_colour": THEME_COLOUR, **extra}
+    worker = _is_worker(request)
+    config["worker"] = worker
+    return {
+        "screen": screen,
+        "config": config,
+        "labels": labels(),
+        "theme_colour": THEME_COLOUR,
+        "worker": worker,
+        **extra,
+    }
 
 
-def _screen(name: str):
+def _screen(name: str, *, officers: bool = False):
     def view(request):
         return render(request, f"mobile/{name}.html", _context(request, name))
 
     view.__name__ = view.__qualname__ = name
-    return grid_worker_page(view)
+    return grid_worker_page(view, officers=officers)
 
 
-home = _screen("home")
-todo = _screen("todo")
-case = _screen("case")
+@grid_worker_page(officers=True)
+def home(request):
+    """An enforcement officer has no grids to walk: their app opens on the inspections."""
+    if not _is_worker(request):
+        return redirect("mobile:inspect")
+    return render(request, "mobile/home.html", _context(request, "home"))
+
+
+todo = _screen("todo", officers=True)
+case = _screen("case", officers=True)
 report = _screen("report")
 # Resolving on the spot is a report with before/after photos: one form, one script.
 resolve = _screen("resolve")
 patrol = _screen("patrol")
-inspect = _screen("inspect")
-outbox = _screen("outbox")
+inspect = _screen("inspect", officers=True)
+outbox = _screen("outbox", officers=True)
 
 HISTORY_SIZE = 30
 
 
-@grid_worker_page
+@grid_worker_page(officers=True)
 def history(request):
     """My recent reports (staff reports carry no reporter: the report event names who made
     them), read through the case selectors, scope-filtered like every list; the patrols and what

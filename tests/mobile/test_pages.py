@@ -65,6 +65,27 @@ def test_it_refuses_people_who_are_not_grid_workers(client, mdemo):
         assert 'id="m-config"' in page.content.decode() and "m-queue" not in page.content.decode()
 
 
+def test_an_enforcement_officer_gets_the_inspections_not_the_grid_screens(client, mdemo):
+    """执法队员进网格: an officer inspects from the phone; patrols and reports are for grid workers."""
+    c = signed_in(client, "zf-320102002")
+    assert c.get("/m/")["Location"] == "/m/inspect/"
+    for path in ("/m/inspect/", "/m/todo/", "/m/history/", "/m/outbox/", "/m/case/?number=x"):
+        page = c.get(path)
+        assert page.status_code == 200, path
+        assert _config(page)["worker"] is False
+        html = page.content.decode()
+        assert (
+            'href="/m/inspect/"' in html
+            and 'href="/m/patrol/"' not in html
+            and 'href="/m/report/"' not in html
+        )
+    for path in ("/m/patrol/", "/m/report/", "/m/resolve/"):
+        page = c.get(path)
+        assert page.status_code == 403 and 'data-code="not_a_grid_worker"' in page.content.decode(), path
+    worker = signed_in(client, GW_A).get("/m/todo/")
+    assert _config(worker)["worker"] is True and 'href="/m/patrol/"' in worker.content.decode()
+
+
 def test_the_manifest_makes_the_app_installable(client, mdemo):
     response = client.get("/m/manifest.webmanifest")
     assert response.status_code == 200
