@@ -292,6 +292,9 @@ HOTLINE_IMPORT_WORKERS = envint("HOTLINE_IMPORT_WORKERS", 0)
 # clock (seconds), and refusals per address and minute before it is ignored (0: no limit).
 DEVICES_CLOCK_WINDOW = envint("DEVICES_CLOCK_WINDOW", 300)
 DEVICES_REFUSALS_PER_MINUTE = envint("DEVICES_REFUSALS_PER_MINUTE", 600)
+# A patrol nothing was heard from (no track point) for this long is ended by the sweep at its
+# last point: the worker forgot to stop it (docs/patrol.md).
+PATROL_IDLE_MINUTES = envint("PATROL_IDLE_MINUTES", 120)
 # The grid worker's monthly score (docs/assessment.md): item:weight pairs. The default is the
 # inspector's composite (CJ/T 292 as implemented) with patrol coverage standing in for 漏报率.
 ASSESSMENT_WEIGHTS = {

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import shapely
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
@@ -335,39 +337,67 @@ def patrol_stop(*, user, patrol_id: int, ended_at: datetime | None = None) -> Pa
                 _("A patrol cannot end before it started."),
                 {"started_at": patrol.started_at.isoformat()},
             )
-        track = patrol_track(patrol)
-        plan = plan_for(patrol.grid_id)
-        grid = grid_shape(patrol.grid)
-        patrol.state = PatrolState.ENDED
-        patrol.ended_at = ended_at
-        patrol.points = len(track.flags)
-        patrol.flagged = sum(1 for f in track.flags if f != PointFlag.OK)
-        patrol.duration_s = int((ended_at - patrol.started_at).total_seconds())
-        patrol.distance_m = round(tracks.track_length_m(track.lon, track.lat, track.flags), 1)
-        if grid is not None:
-            found = tracks.coverage(
-                grid, track.lon, track.lat, track.flags, distance_m=plan.coverage_distance_m
-            )
-            patrol.coverage = round(found.share, 4)
-            patrol.covered = None if found.covered.is_empty else shapely.to_wkb(found.covered)
-        patrol.save()
-        coverage_week_update(
-            worker_id=patrol.worker_id, grid=patrol.grid, week=week_of(patrol.started_at), shape=grid
-        )
-        audit_record(
-            action="patrol.stop",
-            actor=user,
-            object_type="patrol.patrol",
-            object_id=patrol.pk,
-            detail={
-                "points": patrol.points,
-                "flagged": patrol.flagged,
-                "duration_s": patrol.duration_s,
-                "distance_m": patrol.distance_m,
-                "coverage": patrol.coverage,
-            },
-        )
+        _end(patrol, ended_at, actor=user, action="patrol.stop")
     return patrol
+
+
+def _end(patrol: Patrol, ended_at: datetime, *, actor, action: str) -> None:
+    """Fill a locked, active patrol's summary, end it, update its week, and audit it."""
+    track = patrol_track(patrol)
+    plan = plan_for(patrol.grid_id)
+    grid = grid_shape(patrol.grid)
+    patrol.state = PatrolState.ENDED
+    patrol.ended_at = ended_at
+    patrol.points = len(track.flags)
+    patrol.flagged = sum(1 for f in track.flags if f != PointFlag.OK)
+    patrol.duration_s = int((ended_at - patrol.started_at).total_seconds())
+    patrol.distance_m = round(tracks.track_length_m(track.lon, track.lat, track.flags), 1)
+    if grid is not None:
+        found = tracks.coverage(grid, track.lon, track.lat, track.flags, distance_m=plan.coverage_distance_m)
+        patrol.coverage = round(found.share, 4)
+        patrol.covered = None if found.covered.is_empty else shapely.to_wkb(found.covered)
+    patrol.save()
+    coverage_week_update(
+        worker_id=patrol.worker_id, grid=patrol.grid, week=week_of(patrol.started_at), shape=grid
+    )
+    audit_record(
+        action=action,
+        actor=actor,
+        object_type="patrol.patrol",
+        object_id=patrol.pk,
+        detail={
+            "points": patrol.points,
+            "flagged": patrol.flagged,
+            "duration_s": patrol.duration_s,
+            "distance_m": patrol.distance_m,
+            "coverage": patrol.coverage,
+        },
+    )
+
+
+def patrol_sweep(now: datetime | None = None) -> int:
+    """End the patrols their workers forgot to stop: active, and nothing heard from the phone
+    (no point, or no start) for ``PATROL_IDLE_MINUTES``. Each ends at its last point (or its
+    start), so the forgotten hours count neither as patrol time nor as coverage; the worker can
+    start the next one. Returns how many were ended."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.PATROL_IDLE_MINUTES)
+    last_point = TrackPoint.objects.filter(patrol=OuterRef("pk")).order_by("-at").values("at")[:1]
+    idle = (
+        Patrol.objects.filter(state=PatrolState.ACTIVE)
+        .annotate(last_heard=Coalesce(Subquery(last_point), "started_at"))
+        .filter(last_heard__lt=cutoff)
+        .values_list("pk", "last_heard")
+    )
+    ended = 0
+    for patrol_id, last_heard in list(idle):
+        with transaction.atomic():
+            patrol = Patrol.objects.select_for_update().select_related("grid").get(pk=patrol_id)
+            if patrol.state != PatrolState.ACTIVE:  # its worker stopped it meanwhile
+                continue
+            _end(patrol, max(last_heard, patrol.started_at), actor=None, action="patrol.auto_stop")
+            ended += 1
+    return ended
 
 
 def week_of(moment: datetime) -> date:

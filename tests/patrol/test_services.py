@@ -10,6 +10,7 @@ import shapely
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from civicgrid.audit.models import AuditRecord
 from civicgrid.errors import DomainError
 from civicgrid.geo import tracks
 from civicgrid.patrol import defaults, services
@@ -24,7 +25,7 @@ from civicgrid.patrol.models import (
 )
 from civicgrid.regions.models import Region
 
-from .conftest import GRID_A, GW_A, PT_A, key, place, start, user, walk
+from .conftest import GRID_A, GRID_A2, GW_A, GW_A2, PT_A, key, place, start, user, walk
 
 
 def _stop(patrol, **kwargs):
@@ -137,3 +138,34 @@ def test_the_defaults_are_installed_once_and_edits_survive(pdemo):
     assert defaults.defaults_install(PatrolPlan, PlaceRule, DutyRule) == 1  # only the missing rule
     assert DutyRule.objects.get(code=defaults.RESPONSE_RESIDENT).value == 12
     assert defaults.defaults_install(PatrolPlan, PlaceRule, DutyRule) == 0
+
+
+def test_the_sweep_ends_forgotten_patrols_at_their_last_point(pdemo, settings):
+    """A worker forgot to stop: after PATROL_IDLE_MINUTES without a point the sweep ends the
+    patrol at its last point (the forgotten hours are neither patrol time nor coverage), audits it
+    as the system's, and leaves patrols still being walked alone."""
+    settings.PATROL_IDLE_MINUTES = 120
+    now = timezone.now()
+    forgotten = start(at=now - timedelta(hours=5))
+    points = walk(n=13, start=now - timedelta(hours=5))  # one minute of walking, then nothing
+    services.track_ingest(user=user(GW_A), patrol_id=forgotten.pk, points=points)
+    walking = start(GW_A2, GRID_A2, at=now - timedelta(hours=4))
+    services.track_ingest(
+        user=user(GW_A2), patrol_id=walking.pk, points=walk(GRID_A2, n=3, start=now - timedelta(minutes=20))
+    )
+    assert services.patrol_sweep(now=now) == 1
+    forgotten.refresh_from_db()
+    walking.refresh_from_db()
+    assert forgotten.state == PatrolState.ENDED and forgotten.ended_at == points[-1].at
+    assert forgotten.duration_s == 60 and forgotten.points == 13 and forgotten.coverage > 0
+    assert walking.state == PatrolState.ACTIVE
+    record = AuditRecord.objects.filter(action="patrol.auto_stop", object_id=str(forgotten.pk)).get()
+    assert record.actor_id is None
+    # A patrol with no point at all ends at its start; a second sweep changes nothing.
+    silent = start(at=now - timedelta(hours=3))
+    assert services.patrol_sweep(now=now) == 1
+    silent.refresh_from_db()
+    assert (silent.state, silent.ended_at, silent.duration_s) == (PatrolState.ENDED, silent.started_at, 0)
+    assert services.patrol_sweep(now=now) == 0
+    # The worker may start again at once.
+    assert start().state == PatrolState.ACTIVE
