@@ -110,12 +110,15 @@ TEMPLATES = [
 ]
 
 _database_url = envstr("DATABASE_URL")
+_sqlite_writer_lock = envbool("SQLITE_WRITER_LOCK", True)
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Writers queue on an OS lock, not in SQLite's sleeping busy handler (civicgrid/dbsqlite,
+            # docs/decisions/0008); only here, where WAL is set, which its freedom from deadlock needs.
+            "ENGINE": "civicgrid.dbsqlite" if _sqlite_writer_lock else "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "civicgrid.sqlite3",
             # WAL lets readers run while one writer commits; IMMEDIATE avoids the
             # "database is locked" upgrade deadlock between two writers.
