@@ -8,17 +8,6 @@ import { config, fill, formatDistance, formatDuration, formatTime, getJSON, h, p
 import * as outbox from "./outbox.js";
 import "./shell.js";
 
-const KIND_LABELS = {
-  report: "kindReport",
-  resolve: "kindResolve",
-  move: "kindMove",
-  patrol_start: "kindPatrolStart",
-  patrol_points: "kindPatrolPoints",
-  patrol_stop: "kindPatrolStop",
-  checkin: "kindCheckin",
-  inspection: "kindInspection",
-  inspection_case: "kindInspectionCase",
-};
 
 async function patrols() {
   const list = document.querySelector("#m-my-patrols [data-role=items]");
@@ -74,8 +63,8 @@ async function sent() {
           h(
             "li",
             { dataset: { kind: answer.kind } },
-            h("strong", {}, answer.title || t(KIND_LABELS[answer.kind] || answer.kind)),
-            h("span", { class: "m-meta" }, `${t(KIND_LABELS[answer.kind] || answer.kind)} · ${formatTime(answer.at)}`),
+            h("strong", {}, answer.title || outbox.kindLabel(answer.kind)),
+            h("span", { class: "m-meta" }, `${outbox.kindLabel(answer.kind)} · ${formatTime(answer.at)}`),
             link(answer),
           ),
         )

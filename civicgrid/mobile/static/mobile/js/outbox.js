@@ -20,7 +20,7 @@
  * at a time (Web Locks), so two open tabs cannot send the same item at once.
  */
 
-import { csrfToken, uuid } from "./core.js";
+import { csrfToken, t, uuid } from "./core.js";
 import * as store from "./store.js";
 
 const LOCK = "civicgrid-outbox";
@@ -37,6 +37,23 @@ const ALREADY_DONE = {
 
 /** "change" (the queue changed), "sent" {item, data}, "conflict" {item, error}, "auth". */
 export const events = new EventTarget();
+
+// What the queue and the history call each kind of write (labels from the server).
+const KIND_LABELS = {
+  report: "kindReport",
+  resolve: "kindResolve",
+  move: "kindMove",
+  patrol_start: "kindPatrolStart",
+  patrol_points: "kindPatrolPoints",
+  patrol_stop: "kindPatrolStop",
+  checkin: "kindCheckin",
+  inspection: "kindInspection",
+  inspection_case: "kindInspectionCase",
+};
+
+export function kindLabel(kind) {
+  return KIND_LABELS[kind] ? t(KIND_LABELS[kind]) : kind;
+}
 const channel = "BroadcastChannel" in window ? new BroadcastChannel("civicgrid-outbox") : null;
 
 function emit(type, detail = {}, broadcast = true) {

@@ -13,17 +13,6 @@ const list = document.getElementById("m-queue-list");
 const summary = document.getElementById("m-queue-summary");
 let sending = null;
 
-const KIND_LABELS = {
-  report: "kindReport",
-  resolve: "kindResolve",
-  move: "kindMove",
-  patrol_start: "kindPatrolStart",
-  patrol_points: "kindPatrolPoints",
-  patrol_stop: "kindPatrolStop",
-  checkin: "kindCheckin",
-  inspection: "kindInspection",
-  inspection_case: "kindInspectionCase",
-};
 
 function stateOf(item) {
   if (item.state === "conflict") {
@@ -136,11 +125,11 @@ async function render() {
       return h(
         "li",
         { class: `m-queue-item ${state}`, dataset: { key: item.key, kind: item.kind, state, attempts: item.attempts, code: item.error ? item.error.code : null } },
-        h("strong", {}, item.title || t(KIND_LABELS[item.kind] || item.kind)),
+        h("strong", {}, item.title || outbox.kindLabel(item.kind)),
         h(
           "span",
           { class: "m-meta" },
-          [t(KIND_LABELS[item.kind] || item.kind), formatTime(item.createdAt), files.length ? t("photosN", { n: files.length }) : ""]
+          [outbox.kindLabel(item.kind), formatTime(item.createdAt), files.length ? t("photosN", { n: files.length }) : ""]
             .filter(Boolean)
             .join(" · "),
         ),
@@ -159,7 +148,7 @@ async function render() {
           return h(
             "li",
             { dataset: { key: answer.key, kind: answer.kind } },
-            h("strong", {}, answer.title || t(KIND_LABELS[answer.kind] || answer.kind)),
+            h("strong", {}, answer.title || outbox.kindLabel(answer.kind)),
             h("span", { class: "m-meta" }, `${formatTime(answer.at)}${answer.replayed ? ` · ${t("replayed")}` : ""}`),
             number ? h("a", { class: "m-link", href: pageUrl("case", { number }) }, number) : null,
           );
