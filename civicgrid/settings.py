@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "civicgrid.patrol",
     "civicgrid.enforcement",
     "civicgrid.mobile",
+    "civicgrid.insight",
     "civicgrid.demo",
     "huey.contrib.djhuey",
 ]
