@@ -86,6 +86,7 @@ from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.devices.api import router as devices_router  # noqa: E402
 from civicgrid.enforcement.api import router as enforcement_router  # noqa: E402
 from civicgrid.hotline.api import router as hotline_router  # noqa: E402
+from civicgrid.insight.api import insight_router  # noqa: E402
 from civicgrid.patrol.api import router as patrol_router  # noqa: E402
 from civicgrid.patrol.assessment_api import router as assessment_router  # noqa: E402
 from civicgrid.regions.api import geo_router, regions_router  # noqa: E402
@@ -103,4 +104,5 @@ api.add_router("/routing", routing_router)
 api.add_router("/patrol", patrol_router)
 api.add_router("/assessment", assessment_router)
 api.add_router("/enforcement", enforcement_router)
+api.add_router("/insight", insight_router)
 api.add_router("", accounts_router)

@@ -42,6 +42,7 @@ urlpatterns = [
     path("m/", include("civicgrid.mobile.urls")),
     path("patrol/", include("civicgrid.patrol.urls")),
     path("enforcement/", include("civicgrid.enforcement.urls")),
+    path("command/", include("civicgrid.insight.urls")),
     path("", include("civicgrid.cases.urls")),
 ]
 

@@ -27,6 +27,7 @@ API_SCOPES = {
     "cases:write": "report cases and make moves on them as the user",
     "patrol:read": "read patrols, check-ins and coverage in the user's scope",
     "patrol:write": "patrol, send track points and check in as the user",
+    "insight:read": "read the command centre's figures, indicators, warnings and reviews in the user's scope",
 }
 MAX_DAYS = 366
 LAST_USED_EVERY = timedelta(minutes=1)

@@ -121,7 +121,8 @@ def demo_load(
 
 # Apps whose ``demo.seed(progress=…)`` adds their part of the demo (devices, a hotline batch,
 # whistles …) once the year of cases is there. Each seed is idempotent.
-CHANNEL_DEMOS = ("routing", "whistles", "hotline", "devices", "open311", "patrol", "enforcement")
+# insight comes last: its rollups, warnings and reviews read everything the others added.
+CHANNEL_DEMOS = ("routing", "whistles", "hotline", "devices", "open311", "patrol", "enforcement", "insight")
 
 
 def _seed_channels(progress: Callable[[str], None]) -> None:

@@ -1,0 +1,3 @@
+"""Pages of the command centre: indicator (filled in by its topic)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the command centre: opinion (filled in by its topic)."""
+
+urlpatterns: list = []
