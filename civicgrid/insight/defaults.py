@@ -44,3 +44,16 @@ SCORE_SETS = [
         [("response", 10), ("resolution", 50), ("satisfaction", 40)],
     ),
 ]
+
+
+def defaults_install(ScoreSet, ScoreItem, InsightSettings) -> None:
+    """Add the settings row and any missing default score set (an edited set is left alone).
+    Takes the models, so the migration can pass its historical ones."""
+    InsightSettings.objects.get_or_create(pk=1)
+    for code, name, kind, items in SCORE_SETS:
+        found, created = ScoreSet.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+        if created:
+            for position, (indicator, weight) in enumerate(items):
+                ScoreItem.objects.create(
+                    score_set=found, indicator=indicator, weight=weight, position=position
+                )

@@ -1,20 +1,14 @@
 from django.db import migrations
 
-from civicgrid.insight.defaults import SCORE_SETS
+from civicgrid.insight.defaults import defaults_install
 
 
 def add(apps, schema_editor):
-    ScoreSet = apps.get_model("insight", "ScoreSet")
-    ScoreItem = apps.get_model("insight", "ScoreItem")
-    InsightSettings = apps.get_model("insight", "InsightSettings")
-    InsightSettings.objects.get_or_create(pk=1)
-    for code, name, kind, items in SCORE_SETS:
-        found, created = ScoreSet.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
-        if created:
-            for position, (indicator, weight) in enumerate(items):
-                ScoreItem.objects.create(
-                    score_set=found, indicator=indicator, weight=weight, position=position
-                )
+    defaults_install(
+        apps.get_model("insight", "ScoreSet"),
+        apps.get_model("insight", "ScoreItem"),
+        apps.get_model("insight", "InsightSettings"),
+    )
 
 
 class Migration(migrations.Migration):
