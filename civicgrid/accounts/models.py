@@ -64,6 +64,18 @@ class Role(models.TextChoices):
     SYSTEM_ADMIN = "system_admin", _("System administrator")
 
 
+# Roles that open the command centre (/command/: big screen, indicators, warnings, reviews), each
+# seeing the figures of its own scope.
+COMMAND_ROLES = frozenset(
+    {
+        Role.OPERATOR,
+        Role.SHIFT_LEAD,
+        Role.STREET_OPERATOR,
+        Role.COMMUNITY_STAFF,
+        Role.GRID_CHIEF,
+        Role.DEPARTMENT_HANDLER,
+    }
+)
 # Roles held over a department rather than over a part of the region tree. (Sorted wherever
 # they reach a migration: set order changes between runs and would make spurious migrations.)
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER})

@@ -14,13 +14,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from civicgrid.accounts.models import TIER_ROLES, GridStaffing, Role, RoleAssignment, User
+from civicgrid.accounts.models import COMMAND_ROLES, TIER_ROLES, GridStaffing, Role, RoleAssignment, User
 from civicgrid.cases.services import CHANNEL_ROLES, PAGE_CHANNELS
 from civicgrid.notifications.models import Notification
 
 BADGE_MAX = 99
 # Which roles see which link in the top bar.
 NAV_ROLES = {
+    "command": set(COMMAND_ROLES),
     "whistles": {
         Role.OPERATOR,
         Role.SHIFT_LEAD,
