@@ -1,0 +1,475 @@
+"""The big screen's figures (/command/, /api/v1/insight/screen/…), always through the reader's scope.
+
+Counts come from the rollups (``CaseDay``, ``EventDay``), never from the case table; only the live
+feed reads cases, one by one through their newest-first and overdue indexes. Every figure carries
+``link``: the case list behind it (``/cases/?…``), with the same filters and the scope's own
+region, so a street operator's links stay in their street (the list is scope-filtered anyway).
+
+Each block is cached for ``CACHE_SECONDS`` per scope and language: a wall of screens polling
+every few seconds then costs the database one query set per scope, not one per screen. The feed
+is not cached (its cursor differs per screen and it reads by index).
+
+docs/command.md says what each number means and who sees what.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.models import Department
+from civicgrid.accounts.scopes import Scope
+from civicgrid.cases.models import CaseClass, CaseState
+from civicgrid.cases.selectors import STAGE_STATES, case_queryset
+from civicgrid.errors import DomainError
+from civicgrid.insight import indicators
+from civicgrid.insight.models import Alert, AlertStatus, CaseDay, EventDay
+from civicgrid.insight.rollups import OPEN
+from civicgrid.regions.models import Level, Region
+
+CACHE_SECONDS = 10
+FEED_LIMIT = 30  # items of each kind per poll
+# A poll also returns what happened this long before its cursor: a case committed a moment after
+# the previous poll read the table can carry an earlier time. The page drops items it has shown.
+FEED_OVERLAP = timedelta(seconds=30)
+FEED_FIRST = timedelta(hours=24)  # the first poll (no cursor) looks back this far
+TREND_DAYS = 30
+TOP_CLASSES = 10
+LIST_ROWS = 10  # whistles and warnings shown (the count says how many there are)
+OPEN_STATES = sorted(OPEN)
+
+
+def may_use(scope: Scope) -> bool:
+    """Staff with a territory or a department; residents, auditors and the administrators
+    (no territory of their own) and tier-only roles (四级四事 residents) are refused."""
+    return scope.everything or bool(scope.anchors) or bool(scope.department_ids)
+
+
+# -- the scope's name and its link filters --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """What the screen is about: its title and the filters every link carries."""
+
+    name: str
+    link_filters: dict[str, str]
+    unit: str  # the units the ranking lists: streets, or a street's communities, or grids
+    anchor_level: str  # district, street, community, grid, or "" (departments only)
+
+
+_BELOW = {Level.DISTRICT: "street", Level.STREET: "community", Level.COMMUNITY: "grid", Level.GRID: "grid"}
+
+
+def place_of(scope: Scope) -> Place:
+    if scope.everything or not (scope.anchors or scope.department_ids):
+        district = Region.objects.filter(level=Level.DISTRICT).order_by("code").values_list("name", flat=True)
+        names = list(district[:2])
+        return Place("、".join(names), {}, "street", Level.DISTRICT)
+    anchors = list(
+        Region.objects.filter(id__in=scope.anchors).order_by("level", "code").values("code", "name", "level")
+    )
+    departments = list(
+        Department.objects.filter(id__in=scope.department_ids).order_by("code").values("code", "name")
+    )
+    names = [a["name"] for a in anchors] + [d["name"] for d in departments]
+    name = "、".join(names[:3]) + ("…" if len(names) > 3 else "")
+    filters: dict[str, str] = {}
+    if len(anchors) == 1 and not departments and anchors[0]["level"] != Level.DISTRICT:
+        filters["region"] = anchors[0]["code"]
+    elif len(departments) == 1 and not anchors:
+        filters["department"] = departments[0]["code"]
+    # The widest anchor decides the ranking's units (a district anchor: streets).
+    levels = [a["level"] for a in anchors]
+    top = next((lv for lv in (Level.DISTRICT, Level.STREET, Level.COMMUNITY, Level.GRID) if lv in levels), "")
+    unit = _BELOW.get(top, "street") if top and (len(anchors) == 1 or top != Level.STREET) else "street"
+    return Place(name, filters, unit, top)
+
+
+def case_link(place: Place, **filters) -> str:
+    """The case list with the scope's filters and these (None and "" left out)."""
+    params = {**place.link_filters}
+    for key, value in filters.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        params[key] = str(value)
+    return "/cases/" + (f"?{urlencode(params, safe=',')}" if params else "")
+
+
+# -- caching ---------------------------------------------------------------------------------------
+
+
+def _scope_key(scope: Scope) -> str:
+    """What the figures depend on: the anchors (the region subtree follows from them), the
+    departments, the roles (whistles), the day and the language."""
+    parts = (
+        scope.everything,
+        sorted(scope.anchors),
+        sorted(scope.department_ids),
+        sorted(scope.roles),
+        timezone.localdate().isoformat(),
+        translation.get_language(),
+    )
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:20]
+
+
+def cached(name: str, scope: Scope, compute: Callable[[], dict]) -> dict:
+    if CACHE_SECONDS <= 0:
+        return compute()
+    key = f"insight:screen:{name}:{_scope_key(scope)}"
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+# -- the blocks ------------------------------------------------------------------------------------
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _sum(query, *measures: str) -> dict[str, int]:
+    row = query.aggregate(**{m: Sum(m) for m in measures})
+    return {m: row[m] or 0 for m in measures}
+
+
+def event_scope_q(scope: Scope) -> Q | None:
+    """The moves a reader may count. ``EventDay`` has no department, so a scope of departments
+    only has no moves to count (None); a mixed scope counts its territory's."""
+    if scope.everything:
+        return Q()
+    if scope.region_ids:
+        return Q(grid_id__in=scope.region_ids)
+    return None
+
+
+def summary(scope: Scope, *, today: date | None = None) -> dict:
+    """The headline figures, each with the case list behind it."""
+    today = today or timezone.localdate()
+    start = _month_start(today)
+    place = place_of(scope)
+    q = indicators.scope_q(scope)
+    base = CaseDay.objects.filter(q)
+    day = _sum(base.filter(day=today), "cases")
+    month = _sum(base.filter(day__gte=start, day__lte=today), *indicators.MEASURES)
+    # The open stock: the partial index on day where open > 0 keeps this small at any size.
+    stock = _sum(base.filter(open__gt=0), "open", "overdue")
+    moves = event_scope_q(scope)
+    closed_today = None
+    if moves is not None:
+        closed_today = (
+            EventDay.objects.filter(moves, day=today, action="close").aggregate(n=Sum("n"))["n"] or 0
+        )
+    rates = indicators.rates(month)
+
+    def rate(code: str) -> float | None:
+        value = rates.get(code)
+        return None if value is None else round(value, 4)
+
+    return {
+        "scope": place.name,
+        "today": today.isoformat(),
+        "month_start": start.isoformat(),
+        "figures": [
+            {"key": "today", "value": day["cases"], "link": case_link(place, date_from=today, date_to=today)},
+            {
+                "key": "month",
+                "value": month["cases"],
+                "link": case_link(place, date_from=start, date_to=today),
+            },
+            {"key": "open", "value": stock["open"], "link": case_link(place, state=OPEN_STATES)},
+            {"key": "overdue", "value": stock["overdue"], "link": case_link(place, overdue=1)},
+            # The list filters by report date, not closing date: it shows the closed cases.
+            {"key": "closed_today", "value": closed_today, "link": case_link(place, state=CaseState.CLOSED)},
+            {
+                "key": "on_time_closure",
+                "value": rate("on_time_closure"),
+                "link": case_link(place, state=CaseState.CLOSED, date_from=start, date_to=today),
+            },
+            {
+                "key": "satisfaction",
+                "value": rate("satisfaction"),
+                "link": case_link(place, state=CaseState.CLOSED, date_from=start, date_to=today),
+            },
+        ],
+    }
+
+
+def grid_map(scope: Scope) -> dict:
+    """Each grid's open and overdue cases now, and which grids to draw (None: every grid)."""
+    place = place_of(scope)
+    rows = (
+        CaseDay.objects.filter(indicators.scope_q(scope), open__gt=0)
+        .values("grid_id")
+        .annotate(open=Sum("open"), overdue=Sum("overdue"))
+        .order_by()
+    )
+    counts = {r["grid_id"]: (r["open"] or 0, r["overdue"] or 0) for r in rows if r["grid_id"]}
+    drawn = None
+    if not scope.everything and scope.region_ids and place.anchor_level != Level.DISTRICT:
+        drawn = set(
+            Region.objects.filter(id__in=scope.region_ids, level=Level.GRID).values_list("id", flat=True)
+        )
+    codes = dict(Region.objects.filter(id__in=set(counts) | (drawn or set())).values_list("id", "code"))
+    grids = []
+    for grid_id, code in sorted(codes.items(), key=lambda item: item[1]):
+        n_open, n_overdue = counts.get(grid_id, (0, 0))
+        grids.append(
+            {
+                "code": code,
+                "open": n_open,
+                "overdue": n_overdue,
+                "link": case_link(place, region=code, state=OPEN_STATES),
+                "overdue_link": case_link(place, region=code, overdue=1),
+            }
+        )
+    return {
+        "scope": place.name,
+        "grids": grids,
+        # The grids to draw (their codes) when the screen covers part of the district.
+        "only": sorted(codes[g] for g in drawn if g in codes) if drawn is not None else None,
+        "max_open": max((g["open"] for g in grids), default=0),
+        "max_overdue": max((g["overdue"] for g in grids), default=0),
+    }
+
+
+def _epoch_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def parse_cursor(value: str | None) -> datetime | None:
+    """A cursor is the server's time of the previous poll, in milliseconds since the epoch."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise DomainError("bad_cursor", _("The cursor is not one this feed gave.")) from None
+
+
+def feed(scope: Scope, *, after: datetime | None = None, now: datetime | None = None) -> dict:
+    """New cases and cases that went overdue since ``after`` (less ``FEED_OVERLAP``), newest
+    first, and the cursor for the next poll. Read per case, through the case indexes."""
+    now = now or timezone.now()
+    since = (after - FEED_OVERLAP) if after is not None else now - FEED_FIRST
+    cases = case_queryset(scope).select_related("case_class", "grid", "street")
+    new = cases.filter(created_at__gt=since, created_at__lte=now).order_by("-created_at", "-id")[:FEED_LIMIT]
+    # A running clock past its deadline (the case_overdue partial index): the moment it passed.
+    late = cases.filter(
+        stage_deadline__gt=since,
+        stage_deadline__lte=now,
+        paused_at__isnull=True,
+        state__in=list(STAGE_STATES),
+    ).order_by("-stage_deadline", "-id")[:FEED_LIMIT]
+    items = [_item("new", c, c.created_at) for c in new] + [
+        _item("overdue", c, c.stage_deadline) for c in late
+    ]
+    items.sort(key=lambda i: (i["at"], i["key"]), reverse=True)
+    return {"cursor": str(_epoch_ms(now)), "items": items}
+
+
+def _item(kind: str, case, at: datetime) -> dict:
+    return {
+        "key": f"{kind}:{case.number}:{_epoch_ms(at)}",
+        "kind": kind,
+        "at": timezone.localtime(at).isoformat(timespec="seconds"),
+        "number": case.number,
+        "title": case.title,
+        "state": case.state,
+        "state_label": str(CaseState(case.state).label),
+        "case_class": case.case_class.name if case.case_class_id else "",
+        "grid": case.grid.name,
+        "street": case.street.name,
+        "link": f"/cases/{case.number}/",
+    }
+
+
+def trend(scope: Scope, *, today: date | None = None) -> dict:
+    """Reported (by report day, ``CaseDay``) and closed (by closing day, ``EventDay``) per day."""
+    today = today or timezone.localdate()
+    start = today - timedelta(days=TREND_DAYS - 1)
+    place = place_of(scope)
+    days = [start + timedelta(days=i) for i in range(TREND_DAYS)]
+    reported = dict(
+        CaseDay.objects.filter(indicators.scope_q(scope), day__gte=start, day__lte=today)
+        .values("day")
+        .annotate(n=Sum("cases"))
+        .order_by()
+        .values_list("day", "n")
+    )
+    moves = event_scope_q(scope)
+    closed: dict | None = None
+    if moves is not None:
+        closed = dict(
+            EventDay.objects.filter(moves, day__gte=start, day__lte=today, action="close")
+            .values("day")
+            .annotate(n=Sum("n"))
+            .order_by()
+            .values_list("day", "n")
+        )
+    return {
+        "days": [d.isoformat() for d in days],
+        "reported": [reported.get(d, 0) or 0 for d in days],
+        "closed": [closed.get(d, 0) or 0 for d in days] if closed is not None else None,
+        "links": [case_link(place, date_from=d, date_to=d) for d in days],
+    }
+
+
+def classes(scope: Scope, *, today: date | None = None) -> dict:
+    """The month's most reported 大类 and 小类."""
+    today = today or timezone.localdate()
+    start = _month_start(today)
+    place = place_of(scope)
+    month = CaseDay.objects.filter(indicators.scope_q(scope), day__gte=start, day__lte=today)
+
+    def top(column: str) -> list[dict]:
+        rows = list(
+            month.values(column)
+            .annotate(n=Sum("cases"))
+            .order_by("-n", column)
+            .values_list(column, "n")[: TOP_CLASSES + 1]
+        )
+        rows = [(i, n) for i, n in rows if i and n][:TOP_CLASSES]
+        names = {
+            c["id"]: c
+            for c in CaseClass.objects.filter(id__in=[i for i, _n in rows]).values("id", "code", "name")
+        }
+        return [
+            {
+                "code": names[i]["code"],
+                "name": names[i]["name"],
+                "cases": n,
+                "link": case_link(place, case_class=names[i]["code"], date_from=start, date_to=today),
+            }
+            for i, n in rows
+            if i in names
+        ]
+
+    return {"month_start": start.isoformat(), "major": top("major_class_id"), "minor": top("case_class_id")}
+
+
+def ranking(scope: Scope, *, today: date | None = None) -> dict:
+    """The month's ranking by composite score: streets, or a street's communities, or grids."""
+    today = today or timezone.localdate()
+    start = _month_start(today)
+    place = place_of(scope)
+    rows = indicators.unit_table(scope=scope, unit=place.unit, start=start, end=today)
+    regions = {
+        r["id"]: r
+        for r in Region.objects.filter(id__in=[r.unit_id for r in rows]).values("id", "code", "name")
+    }
+    out = []
+    for row in rows:
+        region = regions.get(row.unit_id)
+        if region is None:
+            continue
+        rate = row.rates.get("on_time_closure")
+        out.append(
+            {
+                "code": region["code"],
+                "name": region["name"],
+                "cases": row.figures["cases"],
+                "open": row.figures["open"],
+                "overdue": row.figures["overdue"],
+                "on_time_closure": None if rate is None else round(rate, 4),
+                "score": row.composite.value,
+                "grade": row.composite.grade,
+                "link": case_link(place, region=region["code"], date_from=start, date_to=today),
+            }
+        )
+    return {"unit": place.unit, "month_start": start.isoformat(), "rows": out}
+
+
+def whistles(scope: Scope) -> dict:
+    """Open whistles the reader may see (none for people whose work has no whistles)."""
+    from civicgrid.whistles import selectors as whistle_selectors  # whistles are optional here
+
+    if not whistle_selectors.may_use(scope):
+        return {"available": False, "count": 0, "rows": [], "link": ""}
+    query = whistle_selectors.whistle_queryset(scope).filter(state="open")
+    rows = (
+        query.select_related("region", "lead")
+        .annotate(
+            summoned=Count("summonses"),
+            reported=Count("summonses", filter=Q(summonses__reported_at__isnull=False)),
+            late=Count("summonses", filter=Q(summonses__late=True)),
+        )
+        .order_by("-opened_at", "-id")[:LIST_ROWS]
+    )
+    return {
+        "available": True,
+        "count": query.count(),
+        "link": "/whistles/?state=open",
+        "rows": [
+            {
+                "number": w.number,
+                "kind": w.kind,
+                "kind_label": str(w.get_kind_display()),
+                "title": w.title,
+                "region": w.region.name,
+                "lead": w.lead.name,
+                "opened_at": timezone.localtime(w.opened_at).isoformat(timespec="minutes"),
+                "summoned": w.summoned,
+                "reported": w.reported,
+                "late": w.late,
+                "link": f"/whistles/{w.number}/",
+            }
+            for w in rows
+        ],
+    }
+
+
+def alert_scope_q(scope: Scope) -> Q:
+    """Warnings are about places: a grid's, or a street's as a whole. Departments have none."""
+    if scope.everything:
+        return Q()
+    if not scope.region_ids:
+        return Q(pk__in=[])
+    return Q(grid_id__in=scope.region_ids) | Q(grid__isnull=True, street_id__in=scope.region_ids)
+
+
+def warnings(scope: Scope) -> dict:
+    """Open early warnings in scope, the most severe and newest first."""
+    query = Alert.objects.filter(alert_scope_q(scope), status=AlertStatus.OPEN)
+    rows = query.select_related("street", "grid").order_by("-severity", "-day", "-id")[:LIST_ROWS]
+    return {
+        "count": query.count(),
+        "rows": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "kind_label": str(a.get_kind_display()),
+                "severity": a.severity,
+                "day": a.day.isoformat(),
+                "place": (a.grid or a.street).name if (a.grid_id or a.street_id) else "",
+                "explanation": a.explanation,
+                "observed": a.observed,
+                "expected": a.expected,
+                "link": _alert_link(a.link),
+            }
+            for a in rows
+        ],
+    }
+
+
+def _alert_link(link: str) -> str:
+    """An alert keeps the case list's query string (or a path); the screen links to the list."""
+    link = (link or "").strip()
+    if not link or link.startswith("/"):
+        return link
+    return "/cases/?" + link.lstrip("?")
