@@ -25,7 +25,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.models import Department
+from civicgrid.accounts.models import COMMAND_ROLES, Department
 from civicgrid.accounts.scopes import Scope
 from civicgrid.cases.models import CaseClass, CaseState
 from civicgrid.cases.selectors import STAGE_STATES, case_queryset
@@ -48,9 +48,11 @@ OPEN_STATES = sorted(OPEN)
 
 
 def may_use(scope: Scope) -> bool:
-    """Staff with a territory or a department; residents, auditors and the administrators
-    (no territory of their own) and tier-only roles (四级四事 residents) are refused."""
-    return scope.everything or bool(scope.anchors) or bool(scope.department_ids)
+    """The command centre's roles (``COMMAND_ROLES``) with a territory or a department to look at;
+    residents, auditors, the administrators and grid workers (their phone app) are refused."""
+    return scope.has_role(*COMMAND_ROLES) and (
+        scope.everything or bool(scope.anchors) or bool(scope.department_ids)
+    )
 
 
 # -- the scope's name and its link filters --------------------------------------------------------
