@@ -15,3 +15,29 @@ def seed(*, progress: Callable[[str], None]) -> None:
         f"command centre: {result.cases:,} case facts, {result.days} days of moves ({result.seconds:.1f} s)"
     )
     # -- each topic's demo step follows (warnings, opinion, reviews) --
+    _reviews(progress)
+
+
+def _reviews(progress: Callable[[str], None]) -> None:
+    """The archive: a monthly review for every month of the demo year that is over and a
+    quarterly pack for every quarter that is, as the periodic task would have made them."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.insight import reviews
+
+    started, today = time.perf_counter(), timezone.localdate()
+    first = today - timedelta(days=364)
+    made = 0
+    for make in (reviews.month_period, reviews.quarter_period):
+        period = make(first)
+        if period.start < first:  # the year's first period began before the demo's cases
+            period = make(period.end + timedelta(days=1))
+        while period.end < today:
+            made += reviews.review_generate(period=period)[1]
+            period = make(period.end + timedelta(days=1))
+    progress(
+        f"command centre: {made} monthly reviews and quarterly packs archived ({time.perf_counter() - started:.1f} s)"
+    )

@@ -18,3 +18,22 @@ def rollup_refresh_every_minute():
 def rollup_rebuild_nightly():
     # A transaction that committed with old event times and ids (a long import) is caught here.
     return rollups.rebuild()
+
+
+@db_periodic_task(crontab(minute="23"))
+@lock_task("insight-weekly-reminder")
+def weekly_reminder_hourly():
+    # Acts on the configured weekday from the configured hour on, once a week (insight.reviews_weekly).
+    from civicgrid.insight import reviews_weekly
+
+    return reviews_weekly.weekly_remind()
+
+
+@db_periodic_task(crontab(hour="3", minute="20"))
+@lock_task("insight-reviews")
+def reviews_daily():
+    # After the nightly rebuild: last month's review and last quarter's pack if not made yet
+    # (made on the 1st; a day the worker was down is caught up the next).
+    from civicgrid.insight import reviews
+
+    return [r.pk for r in reviews.reviews_due()]
