@@ -15,7 +15,35 @@ def seed(*, progress: Callable[[str], None]) -> None:
         f"command centre: {result.cases:,} case facts, {result.days} days of moves ({result.seconds:.1f} s)"
     )
     # -- each topic's demo step follows (warnings, opinion, reviews) --
+    _opinion(progress)
     _reviews(progress)
+
+
+# Watched in the demo: emergencies, a crowding sign and the residents' commonest grievance.
+DEMO_WATCH_TERMS = (("燃气泄漏", 3), ("火灾", 3), ("高空坠物", 2), ("群租房", 1), ("等了太久", 1))
+
+
+def _opinion(progress: Callable[[str], None]) -> None:
+    """The demo year's opinion weeks, a small watch-list and its alerts over the last two weeks
+    (the whole year would bury the warnings page in keyword alerts of days long past)."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.insight import opinion
+    from civicgrid.insight.models import WatchTerm
+
+    started = time.perf_counter()
+    today = timezone.localdate()
+    for term, severity in DEMO_WATCH_TERMS:
+        WatchTerm.objects.get_or_create(term=term, defaults={"severity": severity})
+    weeks = opinion.opinion_weeks_compute(start=today - timedelta(days=364), end=today)
+    scan = opinion.watch_scan(start=today - timedelta(days=13), end=today)
+    progress(
+        f"command centre: {weeks.weeks} opinion weeks from {weeks.texts:,} residents' texts, "
+        f"{scan.alerts} watch-list alerts ({time.perf_counter() - started:.1f} s)"
+    )
 
 
 def _reviews(progress: Callable[[str], None]) -> None:

@@ -20,6 +20,15 @@ def rollup_rebuild_nightly():
     return rollups.rebuild()
 
 
+@db_periodic_task(crontab(minute="7"))
+@lock_task("insight-opinion")
+def opinion_every_hour():
+    # This week's words and the watch-list over yesterday and today (insight.opinion).
+    from civicgrid.insight import opinion
+
+    return opinion.opinion_refresh()
+
+
 @db_periodic_task(crontab(minute="23"))
 @lock_task("insight-weekly-reminder")
 def weekly_reminder_hourly():
