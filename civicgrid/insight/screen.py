@@ -31,7 +31,7 @@ from civicgrid.cases.models import CaseClass, CaseState
 from civicgrid.cases.selectors import STAGE_STATES, case_queryset
 from civicgrid.errors import DomainError
 from civicgrid.insight import indicators
-from civicgrid.insight.models import Alert, AlertStatus, CaseDay, EventDay
+from civicgrid.insight.models import Alert, AlertStatus, CaseDay, EventDay, InsightSettings
 from civicgrid.insight.rollups import OPEN
 from civicgrid.regions.models import Level, Region
 
@@ -160,6 +160,14 @@ def event_scope_q(scope: Scope) -> Q | None:
     return None
 
 
+SUMMARY_RATES = ("on_time_closure", "satisfaction")
+
+
+def _measures_of(code: str) -> set[str]:
+    indicator = indicators.INDICATORS[code]
+    return {*indicator.numerator, indicator.denominator}
+
+
 def summary(scope: Scope, *, today: date | None = None) -> dict:
     """The headline figures, each with the case list behind it."""
     today = today or timezone.localdate()
@@ -167,8 +175,14 @@ def summary(scope: Scope, *, today: date | None = None) -> dict:
     place = place_of(scope)
     q = indicators.scope_q(scope)
     base = CaseDay.objects.filter(q)
-    day = _sum(base.filter(day=today), "cases")
-    month = _sum(base.filter(day__gte=start, day__lte=today), *indicators.MEASURES)
+    # Only the measures the tiles' two rates need (summing all of them costs more at scale), and
+    # today's reports from the same rows.
+    needed = {"cases"} | {m for code in SUMMARY_RATES for m in _measures_of(code)}
+    row = base.filter(day__gte=start, day__lte=today).aggregate(
+        reported_today=Sum("cases", filter=Q(day=today)), **{m: Sum(m) for m in needed}
+    )
+    month = {m: row[m] or 0 for m in needed}
+    day = {"cases": row["reported_today"] or 0}
     # The open stock: the partial index on day where open > 0 keeps this small at any size.
     stock = _sum(base.filter(open__gt=0), "open", "overdue")
     moves = event_scope_q(scope)
@@ -177,10 +191,10 @@ def summary(scope: Scope, *, today: date | None = None) -> dict:
         closed_today = (
             EventDay.objects.filter(moves, day=today, action="close").aggregate(n=Sum("n"))["n"] or 0
         )
-    rates = indicators.rates(month)
+    weight = InsightSettings.current().basic_weight
 
     def rate(code: str) -> float | None:
-        value = rates.get(code)
+        value = indicators.INDICATORS[code].value(month, weight)
         return None if value is None else round(value, 4)
 
     return {
