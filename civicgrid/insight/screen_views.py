@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -59,6 +59,8 @@ def command_screen(request):
             "config": config,
             "tile_labels": TILES,
             "labels": _labels(),
+            "nav": _nav(),
+            "warnings_url": _url("insight:warnings"),
         },
     )
 
@@ -73,6 +75,27 @@ TILES = [
     ("on_time_closure", gettext_lazy("On-time closure (month)")),
     ("satisfaction", gettext_lazy("Satisfaction (month)")),
 ]
+
+
+# The command centre's other pages, linked from the screen's header (each topic adds its own).
+NAV = [
+    ("insight:indicators", gettext_lazy("Indicators")),
+    ("insight:warnings", gettext_lazy("Warnings")),
+    ("insight:hotspots", gettext_lazy("Hotspots")),
+    ("insight:opinion", gettext_lazy("Opinion")),
+    ("insight:reviews", gettext_lazy("Reviews")),
+]
+
+
+def _url(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:  # a topic not installed (yet): no link rather than an error
+        return ""
+
+
+def _nav() -> list[tuple[str, str]]:
+    return [(str(label), url) for name, label in NAV if (url := _url(name))]
 
 
 def _labels() -> dict[str, str]:
