@@ -26,6 +26,7 @@ from civicgrid.cases.clock import Limit, WorkCalendar, parse_limit
 from civicgrid.cases.models import Channel, Satisfaction, Stage, Urgency
 from civicgrid.cases.services import VERIFIED_CHANNELS
 from civicgrid.cases.workflow import Action
+from civicgrid.demo import spikes
 from civicgrid.demo.people import _GIVEN, _SURNAMES
 
 A = Action
@@ -260,6 +261,8 @@ class Tables:
         self.class_grids = {code: _cum(w) for code, w in by_class.items()}
         self.channels = {key: ([c.value for c in w], _cum(w.values())) for key, w in CHANNELS.items()}
         self.urgency = ([u.value for u in URGENCY], _cum(URGENCY.values()))
+        self.planted = spikes.planted_times(spikes.plants_of_world(world, seed=seed))
+        self.grid_at = {g.code: i for i, g in enumerate(grids)}
 
 
 def _season(code: str, factors: Mapping[str, float], share: float) -> float:
@@ -292,6 +295,8 @@ def created_times(world: World, *, n: int, seed: int) -> list[datetime]:
     times = []
     for lo, hi in rng.choices(slots, cum_weights=cum, k=n):
         times.append(lo + int(rng.random() * (hi - lo)))
+    if n >= spikes.PLANT_FROM:  # a full year gets the planted bursts (demo.spikes)
+        times += [int(t.timestamp()) for t in spikes.planted_times(spikes.plants_of_world(world, seed=seed))]
     times.sort()
     return [datetime.fromtimestamp(t, UTC) for t in times]
 
@@ -315,9 +320,14 @@ def plan_case(world: World, t: Tables, *, seed: int, index: int, created: dateti
     channel = _pick(rng, *t.channels[workday, office])
     code = _pick(rng, t.codes, t.classes[local.month, night])
     grid_i = _pick(rng, range(len(world.grids)), t.class_grids.get(code, t.grids))
+    plant = t.planted.get(created)
+    if plant is not None:  # a planted burst: its class and grid
+        code, grid_i = plant.case_class, t.grid_at[plant.grid]
     grid = world.grids[grid_i]
-    # A hotspot's reports come from the same few spots (the market, the junction).
+    # A hotspot's reports come from the same few spots (the market, the junction), a burst's from one.
     points = grid.points[:5] if (code, grid_i) in t.hotspot else grid.points
+    if plant is not None:
+        points = (grid.points[plant.spot % len(grid.points)],)
     lon, lat = rng.choice(points)
     urgency = _pick(rng, *t.urgency)
     if channel == C.GRID_WORKER:

@@ -15,8 +15,29 @@ def seed(*, progress: Callable[[str], None]) -> None:
         f"command centre: {result.cases:,} case facts, {result.days} days of moves ({result.seconds:.1f} s)"
     )
     # -- each topic's demo step follows (warnings, opinion, reviews) --
+    _warnings(progress)
     _opinion(progress)
     _reviews(progress)
+
+
+def _warnings(progress: Callable[[str], None]) -> None:
+    """The year's spike warnings (the planted bursts among them), today's hotspots and repeat
+    places; warnings of days before the last three are closed, as if handled at the time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.insight import hotspots, warnings
+
+    today = timezone.localdate()
+    spikes = warnings.spikes_run(day=today, first=today - timedelta(days=364))
+    hot = hotspots.hotspots_raise(last=today)
+    repeat = hotspots.repeats_raise(last=today)
+    closed = warnings.alerts_close_before(today - timedelta(days=3))
+    progress(
+        f"command centre: {spikes.raised + spikes.updated} spike, {hot.raised + hot.updated} hotspot and "
+        f"{repeat.raised + repeat.updated} repeat-place warnings; {closed} of past days closed"
+    )
 
 
 # Watched in the demo: emergencies, a crowding sign and the residents' commonest grievance.

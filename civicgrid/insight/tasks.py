@@ -20,6 +20,25 @@ def rollup_rebuild_nightly():
     return rollups.rebuild()
 
 
+@db_periodic_task(crontab(minute="*/10"))
+@lock_task("insight-warnings")
+def warnings_every_ten_minutes():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from civicgrid.insight import hotspots, warnings
+
+    today = timezone.localdate()
+    # Just after midnight the day before gets its last run: its late reports counted too.
+    first = today - timedelta(days=1) if timezone.localtime().hour == 0 else today
+    return (
+        warnings.spikes_run(day=today, first=first),
+        hotspots.hotspots_raise(last=today),
+        hotspots.repeats_raise(last=today),
+    )
+
+
 @db_periodic_task(crontab(minute="7"))
 @lock_task("insight-opinion")
 def opinion_every_hour():

@@ -6,6 +6,8 @@ the last run (the background worker does this every minute); ``status`` says whe
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -20,8 +22,14 @@ class Command(BaseCommand):
         sub.add_parser("rebuild", help="Make the rollups again from the cases and their event log.")
         sub.add_parser("refresh", help="Fold in the moves since the last run (as the worker does).")
         sub.add_parser("status", help="When the rollups were last built and refreshed.")
+        warn = sub.add_parser("warnings", help="Raise or update the early warnings (docs/warnings.md).")
+        warn.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+        warn.add_argument("--year", action="store_true", help="spikes of every day of the year to --day")
 
     def handle(self, *args, action, **options):
+        if action == "warnings":
+            self._warnings(options["day"] or timezone.localdate(), options["year"])
+            return
         if action == "status":
             state = rollups.status()
             if state is None:
@@ -42,3 +50,14 @@ class Command(BaseCommand):
             f"{action}: {result.cases:,} case facts, {result.buckets:,} daily rows, "
             f"{result.days:,} days of moves in {result.seconds:.1f} s"
         )
+
+    def _warnings(self, day, year: bool) -> None:
+        from civicgrid.insight import hotspots, warnings
+
+        first = day - timedelta(days=364) if year else day
+        for name, result in (
+            ("spikes", warnings.spikes_run(day=day, first=first)),
+            ("hotspots", hotspots.hotspots_raise(last=day)),
+            ("repeat places", hotspots.repeats_raise(last=day)),
+        ):
+            self.stdout.write(f"{name}: {result.raised} raised, {result.updated} updated")
