@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicgrid.accounts.models import Department, GridStaffing, User
+from civicgrid.accounts.models import COMMAND_ROLES, Department, GridStaffing, Role, User
 from civicgrid.accounts.scopes import Scope
 from civicgrid.cases.models import CaseState, Channel
 from civicgrid.errors import DomainError, NotFound, OutOfScope
@@ -41,6 +41,7 @@ UNIT_KINDS = {
     "worker": "worker",
 }
 UNIT_CHOICES = ("street", "community", "grid", "department", "person")
+PERSON_READERS = frozenset(COMMAND_ROLES - {Role.DEPARTMENT_HANDLER})
 
 # The figures shown beside the rates (the Excel export holds every measure).
 SHOWN_FIGURES = ("cases", "registered", "dispatched", "handled", "closed", "overdue_handle", "visited")
@@ -188,13 +189,21 @@ def unit_parse(unit: str) -> str:
     return found
 
 
-def readable(scope: Scope) -> None:
-    """Refuse a reader whose scope reaches no region and no department (a resident)."""
-    if not (scope.everything or scope.region_ids or scope.department_ids):
+def readable(scope: Scope, unit: str = "") -> None:
+    """The command centre's roles with a territory or a department read the indicators; residents,
+    grid workers (their phone app), deputies, auditors and the administrators are refused. A
+    person's figures are for those who manage grid workers, not for the departments."""
+    if not (
+        scope.has_role(*COMMAND_ROLES) and (scope.everything or scope.region_ids or scope.department_ids)
+    ):
         raise DomainError(
             "indicators_forbidden",
-            _("The indicators are for district, street and department staff."),
+            _("The indicators are for the command centre, the streets, communities and departments."),
             status=403,
+        )
+    if unit == "worker" and not (scope.everything or scope.has_role(*PERSON_READERS)):
+        raise DomainError(
+            "indicators_forbidden", _("Grid workers' figures are for those who manage them."), status=403
         )
 
 
@@ -278,8 +287,8 @@ def _unit_link(unit: str, code: str, period: Period, worker_grid: str = "") -> s
 def indicator_table(*, scope: Scope, unit: str, period: Period) -> Table:
     """Every unit of the kind in the reader's scope with its figures, rates and scores, ranked by
     the composite score (units without one last)."""
-    readable(scope)
     kind = unit_parse(unit)
+    readable(scope, kind)
     weight = InsightSettings.current().basic_weight
     rows = ind.unit_table(scope=scope, unit=kind, start=period.start, end=period.end)
     ids = [r.unit_id for r in rows]

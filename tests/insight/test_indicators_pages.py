@@ -90,6 +90,8 @@ def test_a_street_sees_its_grids_only_on_the_page_and_the_api(client, month):
     assert {r["code"] for r in rows} == {GRID_A, GRID_A2}
     assert reader.get(f"/command/grids/{GRID_B}/index/", {"month": "2026-03"}).status_code == 404
     error_of(reader.get(f"{API}/grids/{GRID_B}", {"month": "2026-03"}), 404, "unknown_grid")
+    denied = AuditRecord.objects.filter(action="access.denied", object_id__contains=GRID_B)
+    assert denied.count() == 2  # the page's and the API's attempt
 
 
 def test_the_api_gives_rates_with_numerator_and_denominator(client, month):

@@ -141,10 +141,18 @@ def test_a_department_sees_only_its_own_cases(month):
     assert set(grids) == {GRID_B} and grids[GRID_B].figures["cases"] == 1  # not the registered one
 
 
-@pytest.mark.parametrize("who", ["resident1"])
-def test_a_resident_gets_no_indicators(month, who):
+@pytest.mark.parametrize("who", ["resident1", GW_A, "deputy-320102002", "auditor", "admin"])
+def test_residents_grid_workers_deputies_and_administrators_get_no_indicators(month, who):
     with pytest.raises(DomainError) as refused:
         _table(who, "street")
+    assert (refused.value.code, refused.value.status) == ("indicators_forbidden", 403)
+
+
+def test_persons_figures_are_for_those_who_manage_grid_workers(month):
+    assert set(_by_code(_table(STREET_A, "person"))) == {GW_A, f"gw-{GRID_A2}"}
+    assert set(_by_code(_table("chief-320102002001", "person"))) == {GW_A, f"gw-{GRID_A2}"}
+    with pytest.raises(DomainError) as refused:
+        _table(handler_of(month["other"]), "person")
     assert (refused.value.code, refused.value.status) == ("indicators_forbidden", 403)
 
 
