@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from civicgrid.insight import rollups, screen, screen_views
@@ -115,4 +116,10 @@ def test_a_street_operators_screen_stays_in_their_street(live_server, wall, open
     expect(page.locator("#scope-name")).to_have_text(street.name)
     expect(page.locator("#feed li.feed-item")).to_have_count(3)
     _no_sideways_scroll(page)
+    # A click on the trend over today opens today's cases of the street.
+    box = page.locator("#trend-chart").bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 16, box["y"] + box["height"] / 2)
+    page.wait_for_url(lambda url: "/cases/" in url)
+    today = timezone.localdate().isoformat()
+    assert f"date_from={today}" in page.url and f"region={STREET_A_CODE}" in page.url
     assert problems == []

@@ -154,8 +154,17 @@
       yAxis: { type: "value", minInterval: 1, ...AXIS },
       series,
     }, true);
-    c.off("click");
-    c.on("click", (params) => go(data.links[params.dataIndex]));
+    // A click anywhere over a day (not only on its point, which the lines do not draw) opens
+    // that day's cases.
+    const zr = c.getZr();
+    zr.off("click");
+    zr.on("click", (event) => {
+      const point = [event.offsetX, event.offsetY];
+      if (c.containPixel("grid", point)) {
+        const index = Math.round(c.convertFromPixel({ seriesIndex: 0 }, point)[0]);
+        go(data.links[Math.max(0, Math.min(data.links.length - 1, index))]);
+      }
+    });
   }
 
   function drawClasses(data) {
