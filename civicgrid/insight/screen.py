@@ -76,9 +76,15 @@ def place_of(scope: Scope) -> Place:
         district = Region.objects.filter(level=Level.DISTRICT).order_by("code").values_list("name", flat=True)
         names = list(district[:2])
         return Place("、".join(names), {}, "street", Level.DISTRICT)
-    anchors = list(
-        Region.objects.filter(id__in=scope.anchors).order_by("level", "code").values("code", "name", "level")
-    )
+    # The anchors that are not inside another (a grid chief holds their community and its grids'
+    # posts: the screen is the community's).
+    rows = Region.objects.filter(id__in=scope.anchors).order_by("level", "code")
+    above = ("parent_id", "parent__parent_id", "parent__parent__parent_id")
+    anchors = [
+        r
+        for r in rows.values("code", "name", "level", *above)
+        if not any(r[a] in scope.anchors for a in above)
+    ]
     departments = list(
         Department.objects.filter(id__in=scope.department_ids).order_by("code").values("code", "name")
     )

@@ -32,7 +32,7 @@ def reader_scope(request) -> Scope:
 
 class FigureOut(Schema):
     key: str
-    value: float | None
+    value: int | float | None  # a count, or a rate from 0 to 1
     link: str
 
 

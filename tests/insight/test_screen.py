@@ -18,7 +18,7 @@ from civicgrid.insight import rollups, screen
 from civicgrid.insight.models import Alert, AlertKind, AlertStatus
 from civicgrid.regions.models import Region
 
-from ..cases.steps import GRID_A, GRID_B, STREET_A, S, error_of, signed_in, walk
+from ..cases.steps import CHIEF_A, GRID_A, GRID_B, STREET_A, S, error_of, signed_in, walk
 from ..whistles.conftest import blow
 
 API = "/api/v1/insight/screen/"
@@ -146,6 +146,17 @@ def test_a_street_operator_sees_only_their_street(client, world):
     street_a = {c.number for k, c in world.items() if k.startswith("a_")}
     assert {i["number"] for i in feed["items"] if i["kind"] == "new"} == street_a
     assert [i["number"] for i in feed["items"] if i["kind"] == "overdue"] == [world["a_overdue"].number]
+
+
+def test_a_grid_chiefs_screen_is_their_communitys(client, world):
+    community = Region.objects.get(code=CHIEF_A.removeprefix("chief-"))
+    body = _get(client, CHIEF_A, "summary")
+    assert body["scope"] == community.name
+    figures = _figures(body)
+    assert figures["today"]["value"] == 4  # grid A lies in the community; grid B does not
+    assert all(_query(f["link"])["region"] == community.code for f in figures.values())
+    ranking = _get(client, CHIEF_A, "streets")
+    assert ranking["unit"] == "grid" and {r["code"]: r["cases"] for r in ranking["rows"]} == {GRID_A: 4}
 
 
 def test_a_department_handler_sees_only_their_departments_cases(client, world):
