@@ -79,6 +79,7 @@ NEGATIVE = frozenset(
         "反复投诉",
         "多次投诉",
         "多次反映",
+        "反复",  # the problem came back ("问题反复出现")
         "没人管",
         "没人理",
         "不作为",
@@ -130,13 +131,31 @@ NEGATIVE = frozenset(
 POSITIVE = frozenset(
     {
         *("满意", "解决", "处理", "及时", "管", "理", "回复", "到位", "好", "干净", "放心", "负责", "有效"),
-        *("及时处理", "妥善处理", "处理好", "解决好", "解决问题", "落实"),
+        *("及时处理", "妥善处理", "处理好", "解决好", "解决问题", "落实", "彻底"),
     }
 )
 
 # A negator within NEGATION_WINDOW tokens before a cue flips it: "不脏" is not negative, "不满意"
 # (as 不/满意) is. "很"/"太"/"是" may stand between ("不是很满意", "没有太大问题").
-NEGATORS = frozenset({"不", "没", "没有", "无", "未", "别", "不是", "并不", "从不", "毫无", "不太", "不够"})
+NEGATORS = frozenset(
+    {
+        "不",
+        "没",
+        "没有",
+        "无",
+        "未",
+        "别",
+        "不是",
+        "并不",
+        "从不",
+        "毫无",
+        "不太",
+        "不够",
+        "不用",
+        "不必",
+        "无需",
+    }
+)
 NEGATION_WINDOW = 3
 
 # Places said as a phrase ("人行道上", "巷子里"): kept whole so that they can be dropped as places

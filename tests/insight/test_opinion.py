@@ -71,6 +71,10 @@ def test_it_learns_the_class_names_and_drops_places_numbers_and_boilerplate(idem
         ("没问题，满意", False),
         ("路口油烟扰民", False),  # the topic (a class name), not a tone
         ("油烟太呛了，严重扰民", True),
+        ("处理不彻底", True),
+        ("问题反复出现", True),
+        ("彻底解决了", False),
+        ("不用担心", False),
     ],
 )
 def test_the_lexicon_reads_negation(text, negative):
@@ -162,3 +166,48 @@ def test_a_watched_term_raises_one_alert_per_day_and_street_idempotently(idemo):
     street_a.refresh_from_db()
     assert (street_a.observed, street_a.status) == (3, AlertStatus.ACKNOWLEDGED)
     assert opinion.watch_scan(start=day).created == 0 and Alert.objects.count() == 2
+
+
+def _order(content: str, day: date, *, case: Case | None = None) -> None:
+    from civicgrid.accounts.models import User
+    from civicgrid.hotline.models import BatchFormat, BatchStatus, HotlineBatch, HotlineOrder, LimitKind
+
+    batch = HotlineBatch.objects.create(
+        file_name="orders.json",
+        format=BatchFormat.JSON,
+        sha256="0" * 64,
+        created_by=User.objects.get(username="operator"),
+        created_at=at(day),
+        status=BatchStatus.DONE,
+    )
+    HotlineOrder.objects.create(
+        external_number=f"T{HotlineOrder.objects.count() + 1:06d}",
+        batch=batch,
+        received_at=at(day),
+        content=content,
+        urgency="normal",
+        limit_kind=LimitKind.ORDINARY,
+        feedback_deadline=at(day + timedelta(days=7)),
+        fingerprint="0" * 64,
+        state="placed" if case else "triaged",
+        case=case,
+        created_at=at(day),
+        updated_at=at(day),
+    )
+
+
+def test_hotline_orders_count_once_and_unplaced_ones_for_the_district(idemo):
+    day = WEEK + timedelta(days=1)
+    placed = said("楼下群租房", day, channel="hotline", who="operator")
+    _order("楼下群租房", day, case=placed)  # its words are its case's: not counted again
+    _order("群租房，没人管", day)  # waiting in triage: no street yet
+    WatchTerm.objects.create(term="群租房")
+    opinion.opinion_weeks_compute(start=WEEK)
+    opinion.watch_scan(start=day)
+    district, street = _row(WEEK, None), _row(WEEK, STREET_A)
+    assert (district.texts, district.negative, district.terms) == (2, 1, {"群租房": 2})
+    assert (street.texts, street.negative) == (1, 0)
+    unplaced = Alert.objects.get(street=None)
+    assert (unplaced.key, unplaced.observed) == (f"keyword:{day}:群租房:0", 1)
+    assert "region" not in unplaced.link
+    assert Alert.objects.get(street__code=STREET_A).observed == 1
