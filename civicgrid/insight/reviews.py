@@ -428,10 +428,10 @@ def _readable(scope: Scope) -> None:
 
 
 def review_list(*, scope: Scope, kind: str = "") -> QuerySet[Review]:
-    """The archive, newest period first. The weekly runs (district-wide counts) are the command
+    """The archive, newest first (a quarter after its last month). The weekly runs (district-wide counts) are the command
     centre's only."""
     _readable(scope)
-    query = Review.objects.defer("payload").order_by("-period_start", "kind")
+    query = Review.objects.defer("payload").order_by("-period_end", "kind")
     if kind:
         query = query.filter(kind=kind)
     if not scope.everything:

@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from civicgrid.accounts.models import Department
@@ -305,3 +306,29 @@ def test_a_weekly_run_is_listed_for_the_command_centre_only(month, client):
     assert {r.pk for r in reviews.review_list(scope=actor(STREET_A).scope)} == {review.pk}
     signed_in(client, STREET_A)
     error_of(client.get(f"/api/v1/insight/reviews/{weekly.pk}"), 404, "review_not_found")
+
+
+def test_the_pages_of_a_quarter_and_the_archive_render_for_the_command_centre(month, client):
+    quarter, _made = review_generate(period=Q1)
+    monthly, _made = review_generate(period=MARCH)
+    signed_in(client, "operator")
+    page = client.get(f"/command/reviews/{quarter.pk}/")
+    assert page.status_code == 200 and page.context["view"]["kind"] == "quarterly"
+    assert [m for m, _row in page.context["months"][0][1]] == ["2026-01", "2026-02", "2026-03"]
+    assert b'id="review-chart-data"' in page.content and b'id="review-whistles"' in page.content
+    archive = client.get("/command/reviews/")
+    assert [r.pk for r in archive.context["by_year"][2026]] == [monthly.pk, quarter.pk]
+    assert archive.context["may_generate"] and b'id="review-generate"' in archive.content
+    assert b'id="review-generate"' not in signed_in(client, STREET_A).get("/command/reviews/").content
+
+
+def test_the_command_makes_a_month_and_says_so_the_second_time(month):
+    out = io.StringIO()
+    call_command("reviews", "monthly", "--month", "2026-03", stdout=out)
+    call_command("reviews", "monthly", "--month", "2026-03", stdout=out)
+    call_command("reviews", "quarterly", "--quarter", "2026-Q1", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["made", "archived already", "made"]
+    assert Review.objects.count() == 2
+    with pytest.raises(CommandError, match="bad_period"):
+        call_command("reviews", "monthly", "--month", "2026-3x", stdout=out)

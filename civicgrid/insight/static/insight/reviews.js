@@ -13,19 +13,21 @@
     var box = document.getElementById(id);
     if (!box) return;
     var chart = echarts.init(box, null, { renderer: "svg" });
+    // No animation: a review is read and printed, and a chart caught mid-animation prints half drawn.
+    option.animation = false;
     chart.setOption(option);
     charts.push(chart);
   }
   if (data.trend) {
     draw("review-trend-chart", {
       tooltip: { trigger: "axis" },
-      legend: { data: [data.labels.cases, data.labels.closed] },
+      legend: { top: 0, data: [data.labels.cases, data.labels.closed] },
       grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: data.trend.x },
       yAxis: { type: "value", minInterval: 1 },
       series: [
-        { name: data.labels.cases, type: "line", data: data.trend.cases, smooth: true },
-        { name: data.labels.closed, type: "line", data: data.trend.closed, smooth: true },
+        { name: data.labels.cases, type: "line", data: data.trend.cases },
+        { name: data.labels.closed, type: "line", data: data.trend.closed },
       ],
     });
   }
