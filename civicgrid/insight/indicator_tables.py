@@ -9,6 +9,7 @@ reader's scope (``indicators.scope_q``): a street its street's cases, a departme
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -208,7 +209,13 @@ def readable(scope: Scope, unit: str = "") -> None:
 
 
 def cases_url(**params: str) -> str:
-    return reverse("case-list") + "?" + urlencode({k: v for k, v in params.items() if v})
+    return _case_list() + "?" + urlencode({k: v for k, v in params.items() if v})
+
+
+@functools.cache
+def _case_list() -> str:
+    # Reversed once per process: a table of 600 grids asked for it 1,200 times (a tenth of its time).
+    return reverse("case-list")
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -294,6 +301,7 @@ def indicator_table(*, scope: Scope, unit: str, period: Period) -> Table:
     ids = [r.unit_id for r in rows]
     names = _names(kind, ids)
     grids = _worker_grids(ids, period.end) if kind == "worker" else {}
+    index_query = urlencode(period.params())
     lines = []
     for rank, row in enumerate(rows, 1):
         code, name = names.get(row.unit_id, (str(row.unit_id), str(row.unit_id)))
@@ -319,7 +327,7 @@ def indicator_table(*, scope: Scope, unit: str, period: Period) -> Table:
             row.grid_index,
         )
         if kind == "grid":
-            line.index_link = reverse("insight:grid-index", args=[code]) + "?" + urlencode(period.params())
+            line.index_link = reverse("insight:grid-index", args=[code]) + "?" + index_query
         lines.append(line)
     sets = {
         ScoreKind.COMPOSITE: ind.score_items(ScoreKind.COMPOSITE),

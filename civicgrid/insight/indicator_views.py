@@ -63,6 +63,7 @@ def _cell(cell: Cell) -> dict:
     item = ind.INDICATORS[cell.code]
     return {
         "code": cell.code,
+        "label": str(item.name),
         "text": percent(cell.value),
         "fraction": f"{_number(cell.numerator)}/{cell.denominator}",
         "empty": cell.value is None,
@@ -74,9 +75,8 @@ def _line(line: Line) -> dict:
     cells = {c.code: _cell(c) for c in line.cells}
     return {
         "line": line,
-        "figures": [(m, line.figures[m]) for m in SHOWN_FIGURES],
-        "standard": [cells[c] for c in STANDARD_RATES],
-        "hotline": [cells[c] for c in HOTLINE_RATES],
+        "figures": [(m, MEASURE_LABELS[m], line.figures[m]) for m in SHOWN_FIGURES],
+        "rates": [cells[c] for c in (*STANDARD_RATES, *HOTLINE_RATES)],
     }
 
 
