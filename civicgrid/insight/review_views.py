@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -95,7 +96,7 @@ def review_detail(request, review_id: int):
             "rate_names": indicator_names(codes),
             "areas": [_area(a, codes) for a in view["areas"]],
             "tables": [
-                (kind, label, [_row(r, codes) for r in view["units"][kind]])
+                (kind, label, [_row(r, codes, _cases_of(kind, r, view)) for r in view["units"][kind]])
                 for kind, label in _unit_labels()
                 if view["units"].get(kind)
             ],
@@ -105,12 +106,20 @@ def review_detail(request, review_id: int):
     )
 
 
-def _row(row: dict, codes: list[str]) -> dict:
+def _row(row: dict, codes: list[str], href: str = "") -> dict:
     """A unit's row with its figures and the page's rates as lists, in column order."""
     return row | {
         "figure_list": [row["figures"].get(k, 0) for k, _label in FIGURES],
         "rate_list": [percent(row["rates"].get(c)) for c in codes],
+        "href": href,
     }
+
+
+def _cases_of(kind: str, row: dict, view: dict) -> str:
+    """The case list behind a row: the unit's cases reported in the period (today's states)."""
+    unit = "department" if kind == "department" else "region"
+    query = urlencode({unit: row["code"], "date_from": view["period_start"], "date_to": view["period_end"]})
+    return f"{reverse('case-list')}?{query}"
 
 
 def _area(area: dict, codes: list[str]) -> dict:

@@ -503,8 +503,16 @@ def _quarter_view(payload: dict, units: dict[str, list[dict]], scope: Scope) -> 
     ]
     return {
         "alert_counts": counts,
-        "alerts": [a for a in alerts.get("top", []) if _in_streets(a["street_id"], scope)],
-        "repeats": [a for a in alerts.get("repeat", []) if _in_streets(a["street_id"], scope)],
+        "alerts": [
+            a | {"href": case_link(a["link"])}
+            for a in alerts.get("top", [])
+            if _in_streets(a["street_id"], scope)
+        ],
+        "repeats": [
+            a | {"href": case_link(a["link"])}
+            for a in alerts.get("repeat", [])
+            if _in_streets(a["street_id"], scope)
+        ],
         "whistles": {
             # The district's totals are the command centre's; a street sees its own line.
             "total": whistles.get("total", 0) if scope.everything else sum(s["total"] for s in streets),

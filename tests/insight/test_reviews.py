@@ -161,6 +161,7 @@ def test_the_quarterly_pack_holds_months_warnings_whistles_and_slow_units(month)
     street_a = review_view(review, actor(STREET_A).scope)
     assert [a["explanation"] for a in street_a["alerts"]] == [f"test {GRID_A}"]
     assert street_a["repeats"] == [] and street_a["alert_counts"] == {"spike": 1, "severity_2": 1}
+    assert street_a["alerts"][0]["href"] == f"/cases/list/?region={GRID_A}"
     assert [a["name"] for a in street_a["areas"]] == [Region.objects.get(code=STREET_A_CODE).name]
 
 
@@ -215,6 +216,7 @@ def test_a_street_operator_sees_only_their_streets_rows_on_the_page_and_in_the_w
     shown = set(re.findall(r'data-code="(\d+)"', page))
     assert {STREET_A_CODE, GRID_A, GRID_A2} <= shown
     assert not shown & {STREET_B_CODE, GRID_B}
+    assert f'href="/cases/list/?region={GRID_A}&amp;date_from=2026-03-01&amp;date_to=2026-03-31"' in page
     book = _workbook(client.get(f"/command/reviews/{review.pk}.xlsx"))
     assert {row[1] for row in _sheet_rows(book, "街道")[1:]} == {STREET_A_CODE}
     assert {row[1] for row in _sheet_rows(book, "网格")[1:]} == {GRID_A, GRID_A2}
