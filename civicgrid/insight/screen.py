@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -156,6 +156,25 @@ def _sum(query, *measures: str) -> dict[str, int]:
     return {m: row[m] or 0 for m in measures}
 
 
+def open_rows(scope: Scope):
+    """The rollup rows holding open cases, in the reader's scope, read through the partial index
+    on open > 0 (a few thousand rows district-wide, whatever the year's size).
+
+    ``indicators.scope_q`` filters the same rows, but with it both databases pick the grid or
+    department index and read a whole year of the scope's rows (20 ms against 3 ms for a street
+    of the demo year, SQLite). Compared as expressions (``+ 0``), the columns' own indexes cannot
+    be used and the planner reads the small partial index."""
+    rows = CaseDay.objects.filter(open__gt=0)
+    if scope.everything:
+        return rows
+    q = Q(pk__in=[])
+    if scope.region_ids:
+        q |= Q(grid_expr__in=scope.region_ids)
+    if scope.department_ids:
+        q |= Q(department_expr__in=scope.department_ids)
+    return rows.annotate(grid_expr=F("grid_id") + 0, department_expr=F("department_id") + 0).filter(q)
+
+
 def event_scope_q(scope: Scope) -> Q | None:
     """The moves a reader may count. ``EventDay`` has no department, so a scope of departments
     only has no moves to count (None); a mixed scope counts its territory's."""
@@ -190,7 +209,7 @@ def summary(scope: Scope, *, today: date | None = None) -> dict:
     month = {m: row[m] or 0 for m in needed}
     day = {"cases": row["reported_today"] or 0}
     # The open stock: the partial index on day where open > 0 keeps this small at any size.
-    stock = _sum(base.filter(open__gt=0), "open", "overdue")
+    stock = _sum(open_rows(scope), "open", "overdue")
     moves = event_scope_q(scope)
     closed_today = None
     if moves is not None:
@@ -235,12 +254,7 @@ def summary(scope: Scope, *, today: date | None = None) -> dict:
 def grid_map(scope: Scope) -> dict:
     """Each grid's open and overdue cases now, and which grids to draw (None: every grid)."""
     place = place_of(scope)
-    rows = (
-        CaseDay.objects.filter(indicators.scope_q(scope), open__gt=0)
-        .values("grid_id")
-        .annotate(open=Sum("open"), overdue=Sum("overdue"))
-        .order_by()
-    )
+    rows = open_rows(scope).values("grid_id").annotate(open=Sum("open"), overdue=Sum("overdue")).order_by()
     counts = {r["grid_id"]: (r["open"] or 0, r["overdue"] or 0) for r in rows if r["grid_id"]}
     drawn = None
     if not scope.everything and scope.region_ids and place.anchor_level != Level.DISTRICT:
