@@ -470,7 +470,7 @@ def review_view(review: Review, scope: Scope) -> dict:
         "period": payload.get("period", ""),
         "period_start": review.period_start,
         "period_end": review.period_end,
-        "generated_at": review.generated_at,
+        "generated_at": timezone.localtime(review.generated_at),
         "indicators": payload.get("indicators", []),
         "days": payload.get("days", []),
         "months": payload.get("months", []),

@@ -42,7 +42,7 @@ def _styles():
 
 
 def _table(rows: list[list], widths=None) -> LongTable:
-    table = LongTable([[str(c) for c in row] for row in rows], colWidths=widths, repeatRows=1)
+    table = LongTable([[str(c) for c in row] for row in rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -334,3 +336,13 @@ def test_the_command_makes_a_month_and_says_so_the_second_time(month):
     assert Review.objects.count() == 2
     with pytest.raises(CommandError, match="bad_period"):
         call_command("reviews", "monthly", "--month", "2026-3x", stdout=out)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler's pdftotext is not installed")
+def test_the_pdf_text_names_the_readers_street_and_not_the_other(month, client):
+    review, _made = review_generate(period=MARCH)
+    pdf = signed_in(client, STREET_A).get(f"/command/reviews/{review.pk}.pdf").content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    own, other = (Region.objects.get(code=c).name for c in (STREET_A_CODE, STREET_B_CODE))
+    assert own in text and GRID_A in text
+    assert other not in text and GRID_B not in text
