@@ -4,11 +4,13 @@ agrees with ``stage_owner_ids`` case by case."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from civicgrid.accounts.models import User
@@ -118,3 +120,17 @@ def test_the_weekday_and_hour_are_settings(items):
     assert weekly_remind() is None  # Monday 09:00 is no longer it
     clock.to(local(2026, 3, 11, 17, 5))
     assert weekly_remind() is not None
+
+
+def test_the_periodic_tasks_and_the_command_call_the_services(items):
+    from civicgrid.insight import tasks
+
+    review = tasks.weekly_reminder_hourly.call_local()
+    assert review is not None and Notification.objects.filter(kind=KIND).exists()
+    assert tasks.weekly_reminder_hourly.call_local() is None
+    out = io.StringIO()
+    call_command("reviews", "weekly", stdout=out)
+    assert "already" in out.getvalue()
+    items["clock"].to(local(2026, 4, 1, 3, 20))
+    made = tasks.reviews_daily.call_local()
+    assert Review.objects.filter(pk__in=made).count() == 2  # March and the first quarter
