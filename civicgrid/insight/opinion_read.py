@@ -37,6 +37,7 @@ RISING_MIN_TEXTS = 5
 SHOWN_RISING = 20
 SHOWN_HITS = 100
 
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -48,9 +49,10 @@ def parse_week(text: str) -> date:
         return week_of(timezone.localdate())
     try:
         found = _ISO_WEEK.match(text)
-        if found:
-            return date.fromisocalendar(int(found[1]), int(found[2]), 1)
-        return week_of(date.fromisoformat(text))
+        day = date.fromisocalendar(int(found[1]), int(found[2]), 1) if found else date.fromisoformat(text)
+        if not EARLIEST <= day <= LATEST:  # the trend reaches a year back: keep clear of date.min
+            raise ValueError(text)
+        return week_of(day)
     except ValueError:
         raise DomainError(
             "bad_week", _("A week is a date (YYYY-MM-DD) or an ISO week (YYYY-Www)."), {"week": text}

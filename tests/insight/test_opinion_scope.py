@@ -103,7 +103,8 @@ def test_a_token_needs_the_insight_scope(client, opinions):
 
 
 def test_a_bad_week_is_a_400(client, opinions):
-    error_of(_api(client, "operator", week="2026-13-01"), 400, "bad_week")
+    for week in ("2026-13-01", "0001-01-01", "2026-W54", "2026-02-30T10:00"):
+        error_of(_api(client, "operator", week=week), 400, "bad_week")
     page = signed_in(client, "operator").get(PAGE, {"week": "next tuesday"})
     assert page.status_code == 400 and page.context["error"].code == "bad_week"
 
@@ -124,3 +125,17 @@ def test_the_district_recomputes_a_week_and_the_audit_trail_says_so(client, opin
     )
     street_b = Region.objects.get(code=STREET_B_CODE)
     assert OpinionWeek.objects.get(week=WEEK, street_id=street_b.pk).texts == 3
+
+
+def test_the_watch_list_is_edited_in_the_back_office_and_audited(client, idemo):
+    admin = signed_in(client, "admin")
+    assert admin.get("/admin/insight/watchterm/").status_code == 200
+    reply = admin.post(
+        "/admin/insight/watchterm/add/", {"term": "燃气泄漏", "severity": 3, "note": "", "active": "on"}
+    )
+    assert reply.status_code == 302, reply.content.decode()[:2000]
+    term = WatchTerm.objects.get(term="燃气泄漏")
+    assert term.severity == 3 and term.active
+    record = AuditRecord.objects.get(action="admin.create", object_type="insight.watchterm")
+    assert record.object_id == str(term.pk)
+    assert signed_in(client, "operator").get("/admin/insight/watchterm/").status_code in (302, 403)
