@@ -50,8 +50,9 @@ def _code(region_or_class) -> str | None:
 
 
 @router.get("/", response=WarningsOut, auth=READ, summary="Early warnings in your scope")
-def warnings_list(request, kind: str = "", severity: str = "", status: str = "open", limit: int = 100):
-    """Warnings in the reader's area, newest day first; ``status=all`` for every status."""
+def warnings_list(request, kind: str = "", severity: str = "", status: str = "active", limit: int = 100):
+    """Warnings in the reader's area, newest day first: ``status`` is active (open or
+    acknowledged, the default), open, acknowledged, closed or all."""
     alerts = warnings.alerts_list(request_scope(request), kind=kind, severity=severity, status=status)
     rows = alerts[: max(1, min(limit, LIMIT))]
     return {

@@ -40,7 +40,7 @@ def _filters(request) -> dict[str, str]:
     return {
         "kind": request.GET.get("kind", "").strip(),
         "severity": request.GET.get("severity", "").strip(),
-        "status": request.GET.get("status", "open").strip() or "open",
+        "status": request.GET.get("status", warnings.ACTIVE).strip() or warnings.ACTIVE,
     }
 
 
@@ -54,7 +54,7 @@ def warnings_page(request):
         "params": params,
         "kinds": AlertKind.choices,
         "severities": Severity.choices,
-        "statuses": [*AlertStatus.choices, ("all", _("All"))],
+        "statuses": [(warnings.ACTIVE, _("Open or acknowledged")), *AlertStatus.choices, ("all", _("All"))],
     }
     try:
         alerts = warnings.alerts_list(scope, **params)

@@ -277,7 +277,11 @@ def alerts_visible(scope: Scope):
     return qs.filter(region_q(scope, "street_id"))
 
 
-def alerts_list(scope: Scope, *, kind: str = "", severity: str | int = "", status: str = "open"):
+ACTIVE = "active"  # a list filter: open or acknowledged (not yet closed)
+
+
+def alerts_list(scope: Scope, *, kind: str = "", severity: str | int = "", status: str = ACTIVE):
+    """The visible warnings by kind, least severity and status (``active``: not closed; ``all``)."""
     qs = alerts_visible(scope)
     if kind:
         if kind not in AlertKind.values:
@@ -288,7 +292,9 @@ def alerts_list(scope: Scope, *, kind: str = "", severity: str | int = "", statu
             qs = qs.filter(severity__gte=int(severity))
         except ValueError:
             raise DomainError("bad_severity", _("Severity is 1, 2 or 3.")) from None
-    if status and status != "all":
+    if status == ACTIVE:
+        qs = qs.exclude(status=AlertStatus.CLOSED)
+    elif status and status != "all":
         if status not in AlertStatus.values:
             raise DomainError("bad_status", _("Unknown status."))
         qs = qs.filter(status=status)

@@ -111,6 +111,14 @@ def test_closing_a_warning_is_audited_and_recorded_with_who(client, alerts):
     assert all(r.actor_id == user.pk for r in trail)
 
 
+def test_the_default_list_keeps_acknowledged_warnings_and_drops_closed_ones(client, alerts):
+    signed_in(client, "operator")
+    client.post(f"{PAGE}{alerts['a'].pk}/status/", {"action": "acknowledge"})
+    client.post(f"{PAGE}{alerts['b'].pk}/status/", {"action": "close"})
+    assert _keys_on_page(client.get(PAGE)) == {alerts["a"].key, alerts["a_hot"].key}
+    assert [i["key"] for i in client.get(API, {"status": "open"}).json()["items"]] == [alerts["a_hot"].key]
+
+
 def test_nobody_closes_another_streets_warning(client, alerts):
     signed_in(client, STREET_A)
     response = client.post(f"{PAGE}{alerts['b'].pk}/status/", {"action": "close"})
