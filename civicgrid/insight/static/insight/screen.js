@@ -93,6 +93,19 @@
   tick();
   setInterval(tick, 1000);
 
+  // A wall screen runs full screen; the button shows where the browser allows it.
+  const fullscreen = document.getElementById("fullscreen");
+  if (fullscreen && document.fullscreenEnabled) {
+    fullscreen.hidden = false;
+    fullscreen.addEventListener("click", () => {
+      if (document.fullscreenElement) {
+        document.exitFullscreen();
+      } else {
+        document.documentElement.requestFullscreen().catch(() => {});
+      }
+    });
+  }
+
   function markFresh(ok) {
     stale.hidden = ok;
     if (ok) {
