@@ -371,20 +371,29 @@ def classes(scope: Scope, *, today: date | None = None) -> dict:
     today = today or timezone.localdate()
     start = _month_start(today)
     place = place_of(scope)
-    month = CaseDay.objects.filter(indicators.scope_q(scope), day__gte=start, day__lte=today)
-
-    def top(column: str) -> list[dict]:
-        rows = list(
-            month.values(column)
-            .annotate(n=Sum("cases"))
-            .order_by("-n", column)
-            .values_list(column, "n")[: TOP_CLASSES + 1]
+    # One pass over the month: the (大类, 小类) pairs are few (the taxonomy's size), so both
+    # rankings are summed from them here rather than by a second scan of the rows.
+    pairs = (
+        CaseDay.objects.filter(indicators.scope_q(scope), day__gte=start, day__lte=today)
+        .values("major_class_id", "case_class_id")
+        .annotate(n=Sum("cases"))
+        .order_by()
+        .values_list("major_class_id", "case_class_id", "n")
+    )
+    major: dict[int, int] = {}
+    minor: dict[int, int] = {}
+    for major_id, minor_id, n in pairs:
+        major[major_id] = major.get(major_id, 0) + (n or 0)
+        minor[minor_id] = minor.get(minor_id, 0) + (n or 0)
+    tops = {key: _top(counts) for key, counts in (("major", major), ("minor", minor))}
+    names = {
+        c["id"]: c
+        for c in CaseClass.objects.filter(id__in=[i for rows in tops.values() for i, _n in rows]).values(
+            "id", "code", "name"
         )
-        rows = [(i, n) for i, n in rows if i and n][:TOP_CLASSES]
-        names = {
-            c["id"]: c
-            for c in CaseClass.objects.filter(id__in=[i for i, _n in rows]).values("id", "code", "name")
-        }
+    }
+
+    def listed(rows: list[tuple[int, int]]) -> list[dict]:
         return [
             {
                 "code": names[i]["code"],
@@ -396,7 +405,13 @@ def classes(scope: Scope, *, today: date | None = None) -> dict:
             if i in names
         ]
 
-    return {"month_start": start.isoformat(), "major": top("major_class_id"), "minor": top("case_class_id")}
+    return {"month_start": start.isoformat(), "major": listed(tops["major"]), "minor": listed(tops["minor"])}
+
+
+def _top(counts: dict[int, int]) -> list[tuple[int, int]]:
+    """The classes with the most cases (ties by id); 0 (no class) is left out."""
+    ranked = sorted(((i, n) for i, n in counts.items() if i and n), key=lambda item: (-item[1], item[0]))
+    return ranked[:TOP_CLASSES]
 
 
 def ranking(scope: Scope, *, today: date | None = None) -> dict:

@@ -18,7 +18,7 @@ from civicgrid.insight import rollups, screen
 from civicgrid.insight.models import Alert, AlertKind, AlertStatus
 from civicgrid.regions.models import Region
 
-from ..cases.steps import CHIEF_A, GRID_A, GRID_B, STREET_A, S, error_of, signed_in, walk
+from ..cases.steps import CHIEF_A, GRID_A, GRID_B, NOT_SELF_RESOLVABLE, STREET_A, S, error_of, signed_in, walk
 from ..whistles.conftest import blow
 
 API = "/api/v1/insight/screen/"
@@ -157,6 +157,16 @@ def test_a_grid_chiefs_screen_is_their_communitys(client, world):
     assert all(_query(f["link"])["region"] == community.code for f in figures.values())
     ranking = _get(client, CHIEF_A, "streets")
     assert ranking["unit"] == "grid" and {r["code"]: r["cases"] for r in ranking["rows"]} == {GRID_A: 4}
+
+
+def test_top_classes_rank_the_months_cases(client, world):
+    for _ in range(2):
+        walk(S.REPORTED, case_class=NOT_SELF_RESOLVABLE)
+    rollups.rebuild()
+    classes = _get(client, "operator", "classes")
+    assert [(c["code"], c["cases"]) for c in classes["major"]] == [("E02", 6), ("E01", 2)]
+    assert [(c["code"], c["cases"]) for c in classes["minor"]] == [("E0201", 6), (NOT_SELF_RESOLVABLE, 2)]
+    assert _query(classes["major"][1]["link"])["case_class"] == "E01"
 
 
 def test_a_department_handler_sees_only_their_departments_cases(client, world):
