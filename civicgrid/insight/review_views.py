@@ -41,6 +41,7 @@ def review_list(request):
         found = list(reviews.review_list(scope=scope))
     except DomainError as error:
         return _refused(request, error)
+    reviews.titles(found)
     by_year: OrderedDict[int, list] = OrderedDict()
     for review in found:
         by_year.setdefault(review.period_start.year, []).append(review)

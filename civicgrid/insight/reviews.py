@@ -347,11 +347,31 @@ def quarterly_payload(period: Period) -> dict:
 def _title(period: Period) -> str:
     # Stored once, so in the installation's language, whoever asked for it.
     with translation.override(settings.LANGUAGE_CODE):
-        if period.kind == ReviewKind.QUARTERLY:
-            text = _("%(district)s quarterly scheduling pack %(period)s")
-        else:
-            text = _("%(district)s monthly review %(period)s")
-        return text % {"district": _district_name(), "period": period.label}
+        return title_of(period.kind, period.label, _district_name())
+
+
+def title_of(kind: str, label: str, district: str) -> str:
+    """A review's title in the active language (pages show this; ``Review.title`` keeps the
+    installation's language of the day it was made)."""
+    if kind == ReviewKind.QUARTERLY:
+        text = _("%(district)s quarterly scheduling pack %(period)s")
+    elif kind == ReviewKind.WEEKLY:
+        return _("Weekly reminder, week of %(monday)s") % {"monday": label}
+    else:
+        text = _("%(district)s monthly review %(period)s")
+    return text % {"district": district, "period": label}
+
+
+def titles(found: list[Review]) -> None:
+    """Set ``display_title`` on each review (one lookup of the district's name for all)."""
+    district = _district_name()
+    for review in found:
+        label = review.period_start.isoformat()
+        if review.kind != ReviewKind.WEEKLY:
+            label = (month_period if review.kind == ReviewKind.MONTHLY else quarter_period)(
+                review.period_start
+            ).label
+        review.display_title = title_of(review.kind, label, district)
 
 
 def review_generate(*, period: Period, by=None, replace: bool = False, request=None) -> tuple[Review, bool]:
@@ -466,7 +486,7 @@ def review_view(review: Review, scope: Scope) -> dict:
     view = {
         "id": review.pk,
         "kind": review.kind,
-        "title": review.title,
+        "title": title_of(review.kind, payload.get("period", ""), _district_name()),
         "period": payload.get("period", ""),
         "period_start": review.period_start,
         "period_end": review.period_end,

@@ -27,6 +27,7 @@ from civicgrid.accounts.models import GridPost, GridStaffing, Role, RoleAssignme
 from civicgrid.cases.models import Case, Stage, Tier
 from civicgrid.cases.selectors import STAGE_STATES
 from civicgrid.insight.models import InsightSettings, Review, ReviewKind
+from civicgrid.insight.reviews import title_of
 from civicgrid.notifications.services import notify
 
 KIND = "insight.weekly"
@@ -172,4 +173,4 @@ def weekly_remind(*, now: datetime | None = None, force: bool = False) -> Review
 
 def _title(monday) -> str:
     with translation.override(settings.LANGUAGE_CODE):
-        return _("Weekly reminder, week of %(monday)s") % {"monday": monday.isoformat()}
+        return title_of(ReviewKind.WEEKLY, monday.isoformat(), "")
