@@ -211,3 +211,18 @@ def test_hotline_orders_count_once_and_unplaced_ones_for_the_district(idemo):
     assert (unplaced.key, unplaced.observed) == (f"keyword:{day}:群租房:0", 1)
     assert "region" not in unplaced.link
     assert Alert.objects.get(street__code=STREET_A).observed == 1
+
+
+def test_the_hourly_task_counts_this_week_and_watches_today(idemo):
+    from civicgrid.insight import tasks
+
+    today = timezone.localdate()
+    WatchTerm.objects.create(term="群租房", severity=2)
+    case = report("", channel="resident", point=point_in(GRID_A), title="群租房，太吵了", description="")
+    Case.objects.filter(pk=case.pk).update(created_at=timezone.now())
+    done = tasks.opinion_every_hour.call_local()
+    assert (done["texts"], done["alerts"], done["new_alerts"]) == (1, 1, 1)
+    row = OpinionWeek.objects.get(week=opinion.week_of(today), street_id=0)
+    assert (row.texts, row.negative) == (1, 1)
+    assert Alert.objects.get(kind="keyword").key.startswith(f"keyword:{today}:群租房:")
+    assert tasks.opinion_every_hour.call_local()["new_alerts"] == 0
