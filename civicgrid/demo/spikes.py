@@ -147,8 +147,8 @@ def backtest(*, seed: int, rules=None, skip_days: int = 7) -> Backtest:
     span = Case.objects.filter(submitted_by=SUBMITTER).aggregate(lo=Min("created_at"), hi=Max("created_at"))
     if span["hi"] is None:
         raise ValueError("no demo year loaded")
-    first = timezone.localdate(span["lo"]) + timedelta(days=skip_days)
     last = timezone.localdate(span["hi"])
+    first = min(timezone.localdate(span["lo"]) + timedelta(days=skip_days), last)  # a short "year"
     generation = locator.loaded_index().generation_id
     grids = list(
         Boundary.objects.filter(generation_id=generation, region__level=Level.GRID).values_list(

@@ -159,10 +159,15 @@ def hotspots_visible(result: HotspotMap, scope: Scope) -> list[HotspotRow]:
     return [r for r in result.rows if r.grid_id in scope.region_ids]
 
 
+def _rounded(coordinates: np.ndarray) -> np.ndarray:
+    return np.round(coordinates, 5)
+
+
 def hotspots_geojson(result: HotspotMap, rows: list[HotspotRow]) -> dict:
     features = []
     for r in rows:
-        geometry = shapely.geometry.mapping(result.geometries[r.code])
+        # Five decimals (≈ 1 m) are plenty for a map and keep the page's data small.
+        geometry = shapely.geometry.mapping(shapely.transform(result.geometries[r.code], _rounded))
         properties = {"code": r.code, "name": r.name, "cases": r.cases, "z": r.z, "level": r.level}
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return {"type": "FeatureCollection", "features": features}

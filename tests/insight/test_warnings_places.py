@@ -105,3 +105,18 @@ def test_repeat_places_raise_one_warning_each_however_often_they_run(repeats):
     assert alert.grid_id == grid.pk and alert.street_id == grid.parent.parent_id
     assert alert.case_class.code == "E0201" and alert.major_class.code == "E02"
     assert alert.observed == 3 and alert.day == timezone.localdate(repeats[2].created_at)
+
+
+def test_a_hot_grid_raises_one_hotspot_warning_a_week(idemo):
+    point = point_in(GRID_A)
+    for _ in range(12):
+        report(GW_A, point=point, case_class="E0201", title="小广告")
+    rollups.rebuild()
+    first, again = hotspots.hotspots_raise(), hotspots.hotspots_raise()
+    assert first.raised >= 1 and again.raised == 0
+    grid = Region.objects.get(code=GRID_A)
+    alert = Alert.objects.get(kind=AlertKind.HOTSPOT, grid=grid)
+    year, week, _wd = timezone.localdate().isocalendar()
+    assert alert.key == f"hotspot:{year}-W{week:02d}:{grid.pk}"
+    assert alert.score >= hotspots.Z99 and alert.observed == 12 and alert.street_id == grid.parent.parent_id
+    assert Alert.objects.filter(kind=AlertKind.HOTSPOT, grid__code=GRID_B).count() == 0

@@ -5,13 +5,16 @@ raised once however often it runs."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
-from civicgrid.cases.models import CaseClass
+from civicgrid.cases.models import Case, CaseClass
+from civicgrid.demo import cases_year, spikes
 from civicgrid.insight import rollups, warnings
 from civicgrid.insight.models import Alert, AlertKind, AlertStatus
 from civicgrid.regions.models import Region
@@ -126,3 +129,29 @@ def test_a_year_run_reads_the_rollups_once_and_finds_the_same(burst):
     day = timezone.localdate(burst[0].created_at)
     year = warnings.spikes_between(day - timedelta(days=30), day, RULES)
     assert [(s.day, s.observed) for s in year] == [(day, 6)]
+
+
+def test_the_command_raises_the_days_warnings(burst):
+    day = timezone.localdate(burst[0].created_at)
+    out = StringIO()
+    call_command("insight", "warnings", "--day", day.isoformat(), stdout=out)
+    assert "spikes: 1 raised" in out.getvalue()
+    assert Alert.objects.filter(kind=AlertKind.SPIKE).count() == 1
+    assert Alert.objects.filter(kind=AlertKind.REPEAT).count() == 1  # six at one spot: a repeat place too
+
+
+def test_the_backtest_counts_caught_missed_and_false(burst, monkeypatch):
+    """The backtest on a tiny "demo year": the burst is planted, one more plant is not there."""
+    Case.objects.update(submitted_by=cases_year.SUBMITTER)
+    day = timezone.localdate(burst[0].created_at)
+    planted = [
+        spikes.Plant(day, GRID_A, "E0201", 6, 0, ()),
+        spikes.Plant(day, GRID_B, "E0102", 9, 0, ()),
+    ]
+    monkeypatch.setattr(spikes, "plants", lambda **kwargs: planted)
+    result = spikes.backtest(seed=1, skip_days=0)
+    assert (result.plants, result.caught, result.warnings, result.false) == (2, 1, 1, 0)
+    assert result.missed == [planted[1]] and result.false_per_1000 == 0.0
+    out = StringIO()
+    call_command("warnings_backtest", stdout=out)
+    assert "caught 1; missed 1" in out.getvalue()
