@@ -2,7 +2,7 @@
 
 Every figure is read from the rollups (``CaseDay``), summed over a period for one kind of unit —
 district, street, community, grid, department or person (the reporting grid worker) — and always
-through the reader's scope. Formulas, with their sources, are in docs/command.md; the weights of
+through the reader's scope. Formulas, with their sources, are in docs/indicators.md; the weights of
 each score are configuration (``ScoreSet``/``ScoreItem``, edited in the back office).
 
 A rate whose denominator is 0 is ``None`` ("no data"), never 0 or 100%: it is left out of a score,

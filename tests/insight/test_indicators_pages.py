@@ -153,7 +153,7 @@ def test_the_excel_export_holds_the_table_and_is_audited(client, month):
 
 
 def _set_post(score_set: ScoreSet, items: list[tuple[str, float]], **fields) -> dict:
-    existing = list(score_set.items.all())
+    existing = list(score_set.items.all()) if score_set.pk else []
     data = {
         "code": score_set.code,
         "name": score_set.name,
@@ -237,3 +237,21 @@ def test_others_may_not_open_the_back_office_of_scores(client, idemo):
     )
     assert reply.status_code in (302, 403)
     assert ScoreItem.objects.get(score_set=hotline, indicator="response").weight == 10
+
+
+def test_an_administrator_adds_a_score_set_with_its_items(client, idemo):
+    admin = signed_in(client, "admin")
+    assert admin.get("/admin/insight/scoreset/").status_code == 200
+    assert admin.get("/admin/insight/scoreset/add/").status_code == 200
+    draft = ScoreSet(code="zhungeer", name="准格尔旗三率", kind=ScoreKind.HOTLINE, active=False)
+    data = _set_post(draft, [("response", 30), ("resolution", 35), ("satisfaction", 35)])
+    reply = admin.post("/admin/insight/scoreset/add/", data)
+    assert reply.status_code == 302, reply.content.decode()[:2000]
+    made = ScoreSet.objects.get(code="zhungeer")
+    assert dict(made.items.values_list("indicator", "weight")) == {
+        "resolution": 35,
+        "response": 30,
+        "satisfaction": 35,
+    }
+    assert AuditRecord.objects.filter(action="admin.create", object_type="insight.scoreset").exists()
+    assert AuditRecord.objects.get(object_type="insight.scoreitem").detail["items"][0]["weight"] == 30
