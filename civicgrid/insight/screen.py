@@ -45,6 +45,7 @@ TREND_DAYS = 30
 TOP_CLASSES = 10
 LIST_ROWS = 10  # whistles and warnings shown (the count says how many there are)
 OPEN_STATES = sorted(OPEN)
+CASE_LIST = "/cases/list/"  # the filtered case list (cases.urls "case-list"; /cases/ is the to-do page)
 
 
 def may_use(scope: Scope) -> bool:
@@ -113,7 +114,7 @@ def case_link(place: Place, **filters) -> str:
         elif isinstance(value, (list, tuple)):
             value = ",".join(str(v) for v in value)
         params[key] = str(value)
-    return "/cases/" + (f"?{urlencode(params, safe=',')}" if params else "")
+    return CASE_LIST + (f"?{urlencode(params, safe=',')}" if params else "")
 
 
 # -- caching ---------------------------------------------------------------------------------------
@@ -519,8 +520,11 @@ def warnings(scope: Scope) -> dict:
 
 
 def _alert_link(link: str) -> str:
-    """An alert keeps the case list's query string (or a path); the screen links to the list."""
+    """An alert keeps the case list's query string or a path; the screen links to the list.
+    "/cases/?…" is the to-do page, which ignores filters: such a link is read as the list's."""
     link = (link or "").strip()
+    if link.startswith("/cases/?"):
+        return CASE_LIST + link.removeprefix("/cases/")
     if not link or link.startswith("/"):
         return link
-    return "/cases/?" + link.lstrip("?")
+    return f"{CASE_LIST}?{link.lstrip('?')}"

@@ -75,7 +75,7 @@ def test_the_screen_shows_the_live_district(live_server, wall, open_page, option
     page = _open_screen(open_page, live_server.url, "operator", options, problems)
     expect(_tile(page, "today")).to_have_attribute("data-value", "4")
     expect(_tile(page, "open")).to_have_attribute("data-value", "3")
-    assert _tile(page, "today").get_attribute("href").startswith("/cases/?date_from=")
+    assert _tile(page, "today").get_attribute("href").startswith("/cases/list/?date_from=")
     # The charts drew on their canvases; the map drew the district's grids, shaded.
     expect(page.locator("#trend-chart canvas")).not_to_have_count(0)
     expect(page.locator("#classes-chart canvas")).not_to_have_count(0)
@@ -119,7 +119,8 @@ def test_a_street_operators_screen_stays_in_their_street(live_server, wall, open
     # A click on the trend over today opens today's cases of the street.
     box = page.locator("#trend-chart").bounding_box()
     page.mouse.click(box["x"] + box["width"] - 16, box["y"] + box["height"] / 2)
-    page.wait_for_url(lambda url: "/cases/" in url)
+    page.wait_for_url(lambda url: "/cases/list/" in url)
+    expect(page.locator("tr[data-number]")).to_have_count(3)  # the street's three cases of today
     today = timezone.localdate().isoformat()
     assert f"date_from={today}" in page.url and f"region={STREET_A_CODE}" in page.url
     assert problems == []

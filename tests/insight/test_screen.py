@@ -61,7 +61,7 @@ def _figures(body) -> dict:
 
 def _query(link: str) -> dict[str, str]:
     parts = urlsplit(link)
-    assert parts.path.startswith("/cases/")
+    assert parts.path == "/cases/list/"
     return {k: v[0] for k, v in parse_qs(parts.query).items()}
 
 
@@ -230,7 +230,7 @@ def test_warnings_in_scope_only(client, world):
     assert _get(client, "operator", "warnings")["count"] == 2
     mine = _get(client, STREET_A, "warnings")
     assert mine["count"] == 1 and mine["rows"][0]["explanation"] == "12 vs usual 3.1"
-    assert mine["rows"][0]["link"] == f"/cases/?region={GRID_A}&case_class=E02"
+    assert mine["rows"][0]["link"] == f"/cases/list/?region={GRID_A}&case_class=E02"
     assert _get(client, "dept-d01", "warnings") == {"count": 0, "rows": []}
 
 
