@@ -100,6 +100,11 @@ def test_the_screen_shows_the_live_district(live_server, wall, open_page, option
     page.locator('[data-shade="overdue"]').click()
     expect(page.locator(f'#screen-map path[data-code="{GRID_A}"]')).to_have_attribute("data-value", "0")
     _no_sideways_scroll(page)
+    # The open tile opens the open cases: the three reported or being handled, and the new one.
+    expect(_tile(page, "open")).to_have_attribute("data-value", "4")
+    _tile(page, "open").click()
+    page.wait_for_url(lambda url: "/cases/list/" in url)
+    expect(page.locator("tr[data-number]")).to_have_count(4)
     assert problems == []
 
 
