@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.accounts.scopes import Scope
 from civicgrid.cases.models import Case, CaseClass, CaseState
+from civicgrid.insight.links import case_list_url
 from civicgrid.insight.models import AlertKind, CaseDay, InsightSettings
 from civicgrid.insight.warnings import RunResult, alerts_upsert
 from civicgrid.regions import locator
@@ -195,7 +196,7 @@ def hotspots_raise(*, last: date | None = None) -> RunResult:
                 "%(grid)s: a hotspot with its neighbours, %(cases)d reports in %(days)d days (z = %(z).1f)"
             )
             % {"grid": r.name, "cases": r.cases, "days": WINDOW_DAYS, "z": r.z},
-            "link": f"/cases/?region={r.code}&date_from={result.first}&date_to={result.last}",
+            "link": case_list_url(region=r.code, date_from=result.first, date_to=result.last),
         }
     return alerts_upsert(rows)
 
@@ -221,7 +222,7 @@ class RepeatPlace:
     @property
     def link(self) -> str:
         a, b = timezone.localdate(self.first), timezone.localdate(self.last)
-        return f"/cases/?region={self.grid_code}&case_class={self.class_code}&date_from={a}&date_to={b}"
+        return case_list_url(region=self.grid_code, case_class=self.class_code, date_from=a, date_to=b)
 
 
 def repeat_places(*, last: date | None = None, scope: Scope | None = None) -> list[RepeatPlace]:

@@ -18,7 +18,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db.models import Count, F, Q, Sum
@@ -31,6 +30,7 @@ from civicgrid.cases.models import CaseClass, CaseState
 from civicgrid.cases.selectors import STAGE_STATES, case_queryset
 from civicgrid.errors import DomainError
 from civicgrid.insight import indicators
+from civicgrid.insight.links import CASE_LIST, case_list_url
 from civicgrid.insight.models import Alert, AlertStatus, CaseDay, EventDay, InsightSettings
 from civicgrid.insight.rollups import OPEN
 from civicgrid.regions.models import Level, Region
@@ -45,7 +45,6 @@ TREND_DAYS = 30
 TOP_CLASSES = 10
 LIST_ROWS = 10  # whistles and warnings shown (the count says how many there are)
 OPEN_STATES = sorted(OPEN)
-CASE_LIST = "/cases/list/"  # the filtered case list (cases.urls "case-list"; /cases/ is the to-do page)
 
 
 def may_use(scope: Scope) -> bool:
@@ -105,16 +104,7 @@ def place_of(scope: Scope) -> Place:
 
 def case_link(place: Place, **filters) -> str:
     """The case list with the scope's filters and these (None and "" left out)."""
-    params = {**place.link_filters}
-    for key, value in filters.items():
-        if value is None or value == "":
-            continue
-        if isinstance(value, date):
-            value = value.isoformat()
-        elif isinstance(value, (list, tuple)):
-            value = ",".join(str(v) for v in value)
-        params[key] = str(value)
-    return CASE_LIST + (f"?{urlencode(params, safe=',')}" if params else "")
+    return case_list_url(**{**place.link_filters, **filters})
 
 
 # -- caching ---------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from civicgrid.accounts.scopes import Scope, region_q
 from civicgrid.cases.models import CaseClass
 from civicgrid.errors import DomainError, NotFound
+from civicgrid.insight.links import case_list_url
 from civicgrid.insight.models import Alert, AlertKind, AlertStatus, CaseDay, InsightSettings
 from civicgrid.regions.models import Region
 
@@ -207,7 +208,7 @@ def spike_alert_fields(spike: Spike, grid: Region | None, major: CaseClass | Non
             "observed": spike.observed,
             "expected": spike.expected,
         },
-        "link": f"/cases/?region={grid_code}&case_class={major_code}&date_from={day}&date_to={day}",
+        "link": case_list_url(region=grid_code, case_class=major_code, date_from=day, date_to=day),
     }
 
 
