@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 import jieba
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -240,9 +240,18 @@ def opinion_weeks_compute(*, start: date, end: date | None = None) -> ComputeRes
         OpinionWeek(week=w, street_id=s, texts=t.texts, negative=t.negative, terms=t.top(), computed_at=now)
         for (w, s), t in sorted(tallies.items())
     ]
-    with transaction.atomic():
-        OpinionWeek.objects.filter(week__gte=first, week__lte=last).delete()
-        OpinionWeek.objects.bulk_create(rows, batch_size=500)
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                OpinionWeek.objects.filter(week__gte=first, week__lte=last).delete()
+                OpinionWeek.objects.bulk_create(rows, batch_size=500)
+            break
+        except IntegrityError:
+            # Two recomputes of a week at once (the hourly task and the page's button): on
+            # PostgreSQL the later DELETE does not see the rows the earlier one inserted, and its
+            # INSERT collides. Once more, and it sees them.
+            if attempt == 2:
+                raise
     texts = sum(t.texts for (w, s), t in tallies.items() if s == DISTRICT)
     return ComputeResult(weeks=len(weeks), rows=len(rows), texts=texts)
 

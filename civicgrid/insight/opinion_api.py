@@ -56,6 +56,14 @@ class HitOut(Schema):
     link: str
 
 
+class StreetWeekOut(Schema):
+    street: StreetOut
+    texts: int
+    negative: int
+    share: float | None
+    top_terms: list[str]
+
+
 class OpinionOut(Schema):
     week: date
     street: StreetOut | None
@@ -68,6 +76,7 @@ class OpinionOut(Schema):
     rising: list[RisingOut]
     trend: list[TrendOut]
     hits: list[HitOut]
+    by_street: list[StreetWeekOut]  # the district's view only (no street asked for)
 
 
 def _r(value: float | None) -> float | None:
@@ -111,6 +120,16 @@ def opinion_out(view: OpinionView) -> dict:
                 "link": a.link,
             }
             for a in view.hits
+        ],
+        "by_street": [
+            {
+                "street": {"code": s.street.code, "name": s.street.name},
+                "texts": s.texts,
+                "negative": s.negative,
+                "share": _r(s.share),
+                "top_terms": s.top,
+            }
+            for s in view.streets
         ],
     }
 

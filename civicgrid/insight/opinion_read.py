@@ -102,6 +102,15 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class StreetWeek:
+    street: Region
+    texts: int
+    negative: int
+    share: float | None
+    top: list[str]  # its three most used terms
+
+
+@dataclass(frozen=True)
 class OpinionView:
     week: date
     street: Region | None  # None: the whole district
@@ -115,6 +124,18 @@ class OpinionView:
     trend: list[TrendPoint]
     hits: list[Alert]
     weeks: list[date]  # weeks with figures, newest first (the picker)
+    streets: list[StreetWeek]  # the district's view only: each street's week, to compare
+
+
+def _streets(week: date, allowed: Readable) -> list[StreetWeek]:
+    rows = {r.street_id: r for r in OpinionWeek.objects.filter(week=week, street_id__gt=0)}
+    found = []
+    for street in allowed.streets:
+        r = rows.get(street.pk)
+        n, neg = (r.texts, r.negative) if r else (0, 0)
+        top = sorted(r.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:3] if r else []
+        found.append(StreetWeek(street, n, neg, neg / n if n else None, [t for t, _n in top]))
+    return found
 
 
 def rising_terms(
@@ -207,4 +228,5 @@ def opinion_view(*, scope: Scope, week: str = "", street: str = "") -> OpinionVi
         trend=trend,
         hits=_hits(monday, place),
         weeks=weeks,
+        streets=_streets(monday, allowed) if place is None else [],
     )

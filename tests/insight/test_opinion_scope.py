@@ -49,6 +49,13 @@ def test_the_district_sees_the_district_and_every_street(client, opinions):
         {"term": "违章搭建", "texts": 5, "share": 1.0},
     )
     assert {h["street"] for h in body["hits"]} == {STREET_A_CODE, STREET_B_CODE}
+    by_street = {s["street"]["code"]: (s["texts"], s["negative"], s["top_terms"]) for s in body["by_street"]}
+    assert len(by_street) == 7 and by_street[STREET_A_CODE] == (2, 2, ["没人管", "违章搭建"])
+    assert by_street[STREET_B_CODE] == (3, 2, ["违章搭建", "没人管"]) and by_street["320102003000"] == (
+        0,
+        0,
+        [],
+    )
     one = _api(client, "operator", street=STREET_B_CODE).json()
     assert (one["street"]["code"], one["texts"], [h["texts"] for h in one["hits"]]) == (
         STREET_B_CODE,
@@ -67,6 +74,7 @@ def test_a_street_operator_sees_its_street_only(client, opinions):
     body = _api(client, STREET_A).json()
     assert body["street"]["code"] == STREET_A_CODE and [s["code"] for s in body["streets"]] == [STREET_A_CODE]
     assert (body["texts"], [h["street"] for h in body["hits"]]) == (2, [STREET_A_CODE])
+    assert body["by_street"] == []  # no other street to compare with
     error_of(_api(client, STREET_A, street=STREET_B_CODE), 404, "unknown_region")
     page = signed_in(client, STREET_A).get(PAGE, {"week": WEEK.isoformat()})
     assert page.status_code == 200
