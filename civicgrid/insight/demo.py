@@ -3,9 +3,14 @@ adding its line) the year's warnings, opinion weeks and the archived reviews. Id
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
-from civicgrid.insight import rollups
+from django.utils import timezone
+
+from civicgrid.insight import hotspots, opinion, reviews, rollups, warnings
+from civicgrid.insight.models import WatchTerm
 
 
 def seed(*, progress: Callable[[str], None]) -> None:
@@ -14,29 +19,24 @@ def seed(*, progress: Callable[[str], None]) -> None:
     progress(
         f"command centre: {result.cases:,} case facts, {result.days} days of moves ({result.seconds:.1f} s)"
     )
-    # -- each topic's demo step follows (warnings, opinion, reviews) --
     _warnings(progress)
     _opinion(progress)
+    # Warnings of days before the last three are closed, as if handled at the time.
+    closed = warnings.alerts_close_before(timezone.localdate() - timedelta(days=3))
+    progress(f"command centre: {closed} warnings of past days closed")
     _reviews(progress)
 
 
 def _warnings(progress: Callable[[str], None]) -> None:
     """The year's spike warnings (the planted bursts among them), today's hotspots and repeat
-    places; warnings of days before the last three are closed, as if handled at the time."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from civicgrid.insight import hotspots, warnings
-
+    places."""
     today = timezone.localdate()
     spikes = warnings.spikes_run(day=today, first=today - timedelta(days=364))
     hot = hotspots.hotspots_raise(last=today)
     repeat = hotspots.repeats_raise(last=today)
-    closed = warnings.alerts_close_before(today - timedelta(days=3))
     progress(
         f"command centre: {spikes.raised + spikes.updated} spike, {hot.raised + hot.updated} hotspot and "
-        f"{repeat.raised + repeat.updated} repeat-place warnings; {closed} of past days closed"
+        f"{repeat.raised + repeat.updated} repeat-place warnings"
     )
 
 
@@ -47,14 +47,6 @@ DEMO_WATCH_TERMS = (("燃气泄漏", 3), ("火灾", 3), ("高空坠物", 2), ("�
 def _opinion(progress: Callable[[str], None]) -> None:
     """The demo year's opinion weeks, a small watch-list and its alerts over the last two weeks
     (the whole year would bury the warnings page in keyword alerts of days long past)."""
-    import time
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from civicgrid.insight import opinion
-    from civicgrid.insight.models import WatchTerm
-
     started = time.perf_counter()
     today = timezone.localdate()
     for term, severity in DEMO_WATCH_TERMS:
@@ -70,13 +62,6 @@ def _opinion(progress: Callable[[str], None]) -> None:
 def _reviews(progress: Callable[[str], None]) -> None:
     """The archive: a monthly review for every month of the demo year that is over and a
     quarterly pack for every quarter that is, as the periodic task would have made them."""
-    import time
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from civicgrid.insight import reviews
-
     started, today = time.perf_counter(), timezone.localdate()
     first = today - timedelta(days=364)
     made = 0

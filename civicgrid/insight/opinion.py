@@ -28,7 +28,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlencode
 
 import jieba
 from django.conf import settings
@@ -39,6 +38,7 @@ from django.utils.translation import gettext as _
 from civicgrid.cases.models import Case, CaseClass, Channel
 from civicgrid.hotline.models import HotlineOrder
 from civicgrid.insight import opinion_words as words
+from civicgrid.insight.links import case_list_url
 from civicgrid.insight.models import Alert, AlertKind, OpinionWeek, WatchTerm
 from civicgrid.regions.models import Level, Region
 
@@ -267,10 +267,9 @@ class ScanResult:
 
 
 def _link(term: str, day: date, street: Region | None) -> str:
-    query = {"q": term, "date_from": day.isoformat(), "date_to": day.isoformat()}
-    if street is not None:
-        query["region"] = street.code
-    return "/cases/?" + urlencode(query)
+    return case_list_url(
+        q=term, date_from=day, date_to=day, region=street.code if street is not None else None
+    )
 
 
 def _explain(term: str, n: int, day: date, street: Region | None) -> str:

@@ -155,7 +155,7 @@ def test_a_watched_term_raises_one_alert_per_day_and_street_idempotently(idemo):
     assert street_a.key == f"keyword:{day.isoformat()}:群租房:{street_a.street_id}"
     assert (street_a.observed, street_a.severity, street_a.term, street_a.day) == (2, 3, "群租房", day)
     assert street_a.link == (
-        f"/cases/?q=%E7%BE%A4%E7%A7%9F%E6%88%BF&date_from={day}&date_to={day}&region={STREET_A}"
+        f"/cases/list/?q=%E7%BE%A4%E7%A7%9F%E6%88%BF&date_from={day}&date_to={day}&region={STREET_A}"
     )
 
     # Handled, then one more text the same day: the count changes, the handling stays.
