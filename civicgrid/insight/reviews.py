@@ -30,7 +30,7 @@ from civicgrid.accounts.scopes import Scope
 from civicgrid.audit.services import audit_record
 from civicgrid.cases.models import CaseClass
 from civicgrid.errors import DomainError, NotFound
-from civicgrid.insight import indicators
+from civicgrid.insight import access, indicators
 from civicgrid.insight.models import Alert, AlertKind, CaseDay, EventDay, Review, ReviewKind, ScoreKind
 from civicgrid.regions.models import Region
 
@@ -433,7 +433,7 @@ def reviews_due(*, today: date | None = None) -> list[Review]:
 
 
 def may_read(scope: Scope) -> bool:
-    return bool(scope.everything or scope.region_ids or scope.department_ids)
+    return access.may_use(scope)
 
 
 def may_generate(scope: Scope) -> bool:

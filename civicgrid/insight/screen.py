@@ -24,7 +24,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.models import COMMAND_ROLES, Department
+from civicgrid.accounts.models import Department
 from civicgrid.accounts.scopes import Scope
 from civicgrid.cases.models import CaseClass, CaseState
 from civicgrid.cases.selectors import STAGE_STATES, case_queryset
@@ -33,6 +33,7 @@ from civicgrid.insight import indicators
 from civicgrid.insight.links import CASE_LIST, case_list_url
 from civicgrid.insight.models import Alert, AlertStatus, CaseDay, EventDay, InsightSettings
 from civicgrid.insight.rollups import OPEN
+from civicgrid.insight.warnings import alert_scope_q
 from civicgrid.regions.models import Level, Region
 
 CACHE_SECONDS = 10
@@ -45,14 +46,6 @@ TREND_DAYS = 30
 TOP_CLASSES = 10
 LIST_ROWS = 10  # whistles and warnings shown (the count says how many there are)
 OPEN_STATES = sorted(OPEN)
-
-
-def may_use(scope: Scope) -> bool:
-    """The command centre's roles (``COMMAND_ROLES``) with a territory or a department to look at;
-    residents, auditors, the administrators and grid workers (their phone app) are refused."""
-    return scope.has_role(*COMMAND_ROLES) and (
-        scope.everything or bool(scope.anchors) or bool(scope.department_ids)
-    )
 
 
 # -- the scope's name and its link filters --------------------------------------------------------
@@ -474,15 +467,6 @@ def whistles(scope: Scope) -> dict:
             for w in rows
         ],
     }
-
-
-def alert_scope_q(scope: Scope) -> Q:
-    """Warnings are about places: a grid's, or a street's as a whole. Departments have none."""
-    if scope.everything:
-        return Q()
-    if not scope.region_ids:
-        return Q(pk__in=[])
-    return Q(grid_id__in=scope.region_ids) | Q(grid__isnull=True, street_id__in=scope.region_ids)
 
 
 def warnings(scope: Scope) -> dict:

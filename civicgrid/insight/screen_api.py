@@ -13,7 +13,7 @@ from ninja.security import django_auth
 from civicgrid.accounts.scopes import Scope, request_scope
 from civicgrid.accounts.tokens import TokenAuth
 from civicgrid.errors import DomainError
-from civicgrid.insight import screen
+from civicgrid.insight import access, screen
 
 router = Router(tags=["insight"])
 READ = [TokenAuth("insight:read"), django_auth]
@@ -21,7 +21,7 @@ READ = [TokenAuth("insight:read"), django_auth]
 
 def reader_scope(request) -> Scope:
     scope = request_scope(request)
-    if not screen.may_use(scope):
+    if not access.may_use(scope):
         raise DomainError(
             "screen_forbidden",
             _("The command centre is for staff with a territory or a department."),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.scopes import request_scope
 from civicgrid.errors import DomainError
-from civicgrid.insight import screen
+from civicgrid.insight import access, screen
 from civicgrid.insight.indicators import UNIT_LABELS
 from civicgrid.regions import selectors as region_selectors
 from civicgrid.regions.models import BoundaryGeneration
@@ -27,7 +27,7 @@ BLOCK_SECONDS = 30
 @login_required
 def command_screen(request):
     scope = request_scope(request)
-    if not screen.may_use(scope):
+    if not access.may_use(scope):
         return render(
             request,
             "insight/screen_forbidden.html",

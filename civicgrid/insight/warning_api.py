@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.security import django_auth
 
 from civicgrid.accounts.scopes import request_scope
 from civicgrid.accounts.tokens import TokenAuth
-from civicgrid.insight import hotspots, warnings
+from civicgrid.errors import DomainError
+from civicgrid.insight import access, hotspots, warnings
 
 router = Router(tags=["insight"])
 READ = [TokenAuth("insight:read"), django_auth]
@@ -45,6 +47,14 @@ class WarningsOut(Schema):
     items: list[AlertOut]
 
 
+def _scope(request):
+    """The reader's scope; the command centre's roles only (``access.may_use``)."""
+    scope = request_scope(request)
+    if not access.may_use(scope):
+        raise DomainError("forbidden", _("Your roles give you no area to watch."), status=403)
+    return scope
+
+
 def _code(region_or_class) -> str | None:
     return region_or_class.code if region_or_class is not None else None
 
@@ -53,7 +63,7 @@ def _code(region_or_class) -> str | None:
 def warnings_list(request, kind: str = "", severity: str = "", status: str = "active", limit: int = 100):
     """Warnings in the reader's area, newest day first: ``status`` is active (open or
     acknowledged, the default), open, acknowledged, closed or all."""
-    alerts = warnings.alerts_list(request_scope(request), kind=kind, severity=severity, status=status)
+    alerts = warnings.alerts_list(_scope(request), kind=kind, severity=severity, status=status)
     rows = alerts[: max(1, min(limit, LIMIT))]
     return {
         "total": alerts.count(),
@@ -109,7 +119,7 @@ class HotspotsOut(Schema):
 def hotspots_get(request):
     """Gi* of the reader's grids over the last 30 days (hot/cold at 95 and 99 %), and the repeat
     places in their area."""
-    scope = request_scope(request)
+    scope = _scope(request)
     result = hotspots.hotspots(last=timezone.localdate())
     return {
         "date_from": result.first,

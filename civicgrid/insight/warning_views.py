@@ -20,6 +20,7 @@ from civicgrid.accounts.scopes import request_scope
 from civicgrid.audit.services import audit_record, audit_record_denial
 from civicgrid.errors import DomainError
 from civicgrid.insight import hotspots, warnings
+from civicgrid.insight.access import may_use
 from civicgrid.insight.models import AlertKind, AlertStatus, Severity
 
 PAGE_SIZE = 100
@@ -29,7 +30,7 @@ ACTIONS = {"acknowledge": AlertStatus.ACKNOWLEDGED, "close": AlertStatus.CLOSED,
 def _scope_or_refuse(request, template: str):
     """The reader's scope, or a 403 page (audited) when their roles reach no region."""
     scope = request_scope(request)
-    if scope.everything or scope.region_ids:
+    if may_use(scope) and (scope.everything or scope.region_ids):
         return scope, None
     audit_record_denial(request=request, object_type="insight.warnings")
     error = DomainError("forbidden", _("Your roles give you no area to watch."), status=403)

@@ -28,11 +28,11 @@ from datetime import date, timedelta
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.scopes import Scope, region_q
+from civicgrid.accounts.scopes import Scope
 from civicgrid.cases.models import CaseClass
 from civicgrid.errors import DomainError, NotFound
 from civicgrid.insight.links import case_list_url
@@ -267,15 +267,22 @@ def alerts_close_before(day: date) -> int:
 # -- reading and handling --------------------------------------------------------------------------
 
 
-def alerts_visible(scope: Scope):
-    """The warnings ``scope`` may see: a warning belongs to its street; district-wide ones
-    (no street) to those who see the whole district."""
-    qs = Alert.objects.select_related("street", "grid", "major_class", "case_class", "handled_by")
+def alert_scope_q(scope: Scope) -> Q:
+    """Warnings are about places: a grid's (seen by whoever sees the grid, a community's staff
+    included), or a street's as a whole; district-wide ones (no street) by the whole district's
+    readers. Departments have none."""
     if scope.everything:
-        return qs
+        return Q()
     if not scope.region_ids:
-        return qs.none()
-    return qs.filter(region_q(scope, "street_id"))
+        return Q(pk__in=[])
+    return Q(grid_id__in=scope.region_ids) | Q(grid__isnull=True, street_id__in=scope.region_ids)
+
+
+def alerts_visible(scope: Scope):
+    """The warnings ``scope`` may see (``alert_scope_q``)."""
+    return Alert.objects.select_related("street", "grid", "major_class", "case_class", "handled_by").filter(
+        alert_scope_q(scope)
+    )
 
 
 ACTIVE = "active"  # a list filter: open or acknowledged (not yet closed)

@@ -13,7 +13,7 @@ from civicgrid.audit.models import AuditRecord
 from civicgrid.insight.models import Alert, AlertKind, AlertStatus
 from civicgrid.regions.models import Region
 
-from ..cases.steps import GRID_A, GRID_B, STREET_A, STREET_B, error_of, signed_in
+from ..cases.steps import CHIEF_A, GRID_A, GRID_B, STREET_A, STREET_B, error_of, signed_in
 
 PAGE = "/command/warnings/"
 API = "/api/v1/insight/warnings/"
@@ -144,12 +144,20 @@ def test_the_status_form_needs_the_csrf_token(alerts):
     assert strict.post(f"{PAGE}{alerts['a'].pk}/status/", {"action": "close"}).status_code == 403
 
 
-@pytest.mark.parametrize("username", ["resident1"])
-def test_people_without_an_area_are_refused(client, alerts, username):
+@pytest.mark.parametrize("username", ["resident1", "auditor", f"gw-{GRID_A}", "deputy-320102002"])
+def test_people_outside_the_command_centre_are_refused(client, alerts, username):
     signed_in(client, username)
     assert client.get(PAGE).status_code == 403
     assert client.get("/command/hotspots/").status_code == 403
-    assert client.get(API).json()["total"] == 0
+    assert client.get(API).json()["error"]["code"] == "forbidden"
+    assert client.get(f"{API}hotspots").status_code == 403
+
+
+def test_a_grid_chief_sees_the_warnings_of_their_communitys_grids(client, alerts):
+    signed_in(client, CHIEF_A)  # 梅园新村社区: GRID_A is one of its grids, GRID_B another street's
+    body = client.get(API).json()
+    assert {item["grid"] for item in body["items"]} == {GRID_A}
+    assert client.get(PAGE).status_code == 200
 
 
 def test_strangers_are_asked_to_log_in(client, alerts):
