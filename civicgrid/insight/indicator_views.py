@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from civicgrid.accounts.scopes import request_scope
 from civicgrid.audit.services import audit_record, audit_record_denial
@@ -139,7 +140,7 @@ def _rate_cell(value: float | None) -> str | float:
 
 
 def export_headers(table: Table) -> list[str]:
-    headers = [_("Rank"), _("Code"), _("Name")]
+    headers = [_("Rank"), _("Code"), pgettext("of a unit", "Name")]
     headers += [str(MEASURE_LABELS[m]) for m in MEASURES]
     headers += [f"{ind.INDICATORS[c].name} (%)" for c in ind.RATES]
     headers += [_("Composite score"), _("Grade"), _("12345 composite"), _("12345 grade")]

@@ -20,6 +20,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The additive measures of a case (0/1 each, except the minutes), in CaseFact and CaseDay alike.
 # docs/command.md gives each one's definition; insight.indicators the rates built from them.
@@ -286,9 +287,9 @@ class Severity(models.IntegerChoices):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("warning status", "Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("warning status", "Closed")
 
 
 class Alert(models.Model):
