@@ -37,34 +37,7 @@
   const canHover = window.matchMedia("(hover: hover) and (pointer: fine)").matches;
   const narrow = window.matchMedia("(max-width: 767px)");
 
-  function interpolate(text, values) {
-    return text.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
-  }
-
-  /* Small DOM builder; text always goes in through textContent. */
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) {
-        continue;
-      }
-      if (key === "class") {
-        node.className = value;
-      } else if (key === "text") {
-        node.textContent = value;
-      } else if (key.startsWith("on")) {
-        node.addEventListener(key.slice(2), value);
-      } else {
-        node.setAttribute(key, value === true ? "" : value);
-      }
-    }
-    for (const child of children.flat(Infinity)) {
-      if (child !== null && child !== undefined && child !== false) {
-        node.append(child);
-      }
-    }
-    return node;
-  }
+  const { h, fill: interpolate } = window.CivicGridDom;
 
   /* --- the map ------------------------------------------------------------------------------ */
 

@@ -26,32 +26,7 @@
   const locale = lang.toLowerCase().startsWith("zh") ? "zh-CN" : lang;
   const FEED_MAX = 60; // items kept on screen
 
-  function fill(text, values) {
-    return text.replace(/\{(\w+)\}/g, (match, key) => (key in values ? String(values[key]) : match));
-  }
-
-  /* Small DOM builder; text always goes in through textContent. */
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) {
-        continue;
-      }
-      if (key === "class") {
-        node.className = value;
-      } else if (key === "text") {
-        node.textContent = value;
-      } else {
-        node.setAttribute(key, value === true ? "" : value);
-      }
-    }
-    for (const child of children.flat()) {
-      if (child !== null && child !== undefined && child !== false) {
-        node.append(child);
-      }
-    }
-    return node;
-  }
+  const { h, fill } = window.CivicGridDom;
 
   function number(value) {
     return value === null || value === undefined ? "—" : Number(value).toLocaleString(locale);
