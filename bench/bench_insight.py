@@ -6,14 +6,16 @@ case and event tables measured in the same run:
 
 1. ``rollups.rebuild()`` (once: it takes minutes) vs one full scan of the event table
    (``SELECT case_id, COUNT(*) … GROUP BY case_id``); ``rollups.refresh()`` after 1,000 new moves
-   (notes on 1,000 open cases, removed again afterwards) and an idle ``refresh()``.
+   (notes by the district operator on 1,000 open cases; case events are append-only, so each run
+   leaves its notes in the kept database) and an idle ``refresh()``.
 2. ``indicators.unit_table`` of one month for every unit kind (district, street, community, grid,
    department, worker) as the district operator and as a street operator, p50 of BENCH_INSIGHT_RUNS
    (default 5) after a warm-up, vs the same month's cases counted and summed straight from the case
    table with one ``GROUP BY`` per unit kind (the worker's from the report events).
 3. ``GET /api/v1/insight/screen/*`` (whatever ``screen_api.py`` serves), p50/p95 over repeated
-   requests with Django's test client, as the district operator and as a street operator, vs a
-   ``COUNT(*) … GROUP BY street`` of the month's cases.
+   requests with Django's test client, uncached (the screen cache cleared first) and cached, as the
+   district operator and as a street operator, vs a ``COUNT(*) … GROUP BY street`` of the month's
+   cases. Wall and CPU time side by side: on a shared 2-core machine the wall time waits for a core.
 
 The data: the demo as ``civicgrid demo --cases 1000000`` loads it (``demo_load``: geography, staff,
 the year of cases through the workflow, every app's demo step, the command centre's rollups last),
@@ -57,12 +59,6 @@ def fill_key() -> str:
 
 def _log(text: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 # --- the child: fill once, then time ------------------------------------------------------------
@@ -314,7 +310,9 @@ def run(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+    elif sys.argv[1:2] == ["--child"]:
         child(sys.argv[2], Path(sys.argv[3]))
     else:
         if "--fill" in sys.argv:
