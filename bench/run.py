@@ -5,8 +5,8 @@ A benchmark that fails is reported (with its traceback) and the others still run
 go to bench/results/latest.json (git-ignored).
 
 Usage: ``.venv/bin/python bench/run.py [locate|api|validation|scopes|cases_create|cases_list|open311|
-devices_alarms|hotline_import|duplicates|assessment|patrol …]`` (default: all, in that order; cases_list and
-duplicates fill their 1,000,000-case databases on their first run, then reuse them).
+devices_alarms|hotline_import|duplicates|assessment|patrol|insight …]`` (default: all, in that order; cases_list,
+duplicates and insight fill their 1,000,000-case databases on their first run, then reuse them).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import bench_cases_list
 import bench_devices_alarms
 import bench_duplicates
 import bench_hotline_import
+import bench_insight
 import bench_locate
 import bench_open311
 import bench_patrol
@@ -47,6 +48,7 @@ BENCHMARKS = {
     bench_duplicates.NAME: bench_duplicates.run,
     bench_assessment.NAME: bench_assessment.run,
     bench_patrol.NAME: bench_patrol.run,
+    bench_insight.NAME: bench_insight.run,
 }
 
 
