@@ -457,6 +457,43 @@ def pg_kept(
     return pg_scratch(database, kept_run, keep=not drop, reuse=reuse)
 
 
+def kept_worker_run(
+    backend: str,
+    *,
+    command: list[str],
+    cache_dir: Path,
+    tag: str,
+    pg_database: str,
+    table: str,
+    key: str,
+    refill: bool,
+    timeout: float,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Run a benchmark's worker (``command`` + [backend]) on its filled database of ``backend``,
+    kept between runs (``sqlite_kept`` / ``pg_kept``, var dirs ``<cache_dir>/<backend>-<tag>``);
+    the worker's stderr passes through, so a first fill shows its progress."""
+
+    def spawn(var: Path, url: str | None) -> dict:
+        return spawn_json(
+            [*command, backend], env=child_env(var, url) | (env or {}), timeout=timeout, passes="stderr"
+        )
+
+    if backend == "sqlite":
+        var = cache_dir / f"sqlite-{tag}"
+        sqlite_kept(var, table=table, key=key, refill=refill)
+        return spawn(var, None) | {"cache": str(var)}
+    var = cache_dir / f"postgresql-var-{tag}"  # holds the key file of the database's personal data
+    return pg_kept(
+        pg_database,
+        var,
+        lambda url: spawn(var, url) | {"database": pg_database},
+        table=table,
+        key=key,
+        refill=refill,
+    )
+
+
 # --- machine and results -----------------------------------------------------------------------
 def _command_output(args: list[str]) -> str | None:
     try:

@@ -172,30 +172,17 @@ def child(backend: str, out: Path) -> None:
 
 
 # --- the parent ---------------------------------------------------------------------------------
-def _spawn(backend: str, var_dir: Path, database_url: str | None) -> dict:
-    return c.spawn_json(  # stderr passes through: a first fill prints its progress
-        [sys.executable, str(Path(__file__).resolve()), "--child", backend],
-        env=c.child_env(var_dir, database_url),
-        timeout=WORKER_TIMEOUT_S,
-        passes="stderr",
-    )
-
-
-def _sqlite_run() -> dict:
-    var = CACHE_DIR / f"sqlite-cases{N_CASES}-seed{SEED}"
-    c.sqlite_kept(var, table=META_TABLE, key=fill_key(), refill=REFILL)
-    return _spawn("sqlite", var, None) | {"cache": str(var)}
-
-
-def _pg_run() -> dict:
-    var = CACHE_DIR / f"postgresql-var-cases{N_CASES}-seed{SEED}"  # its personal-data key file
-    return c.pg_kept(
-        PG_DATABASE,
-        var,
-        lambda url: _spawn("postgresql", var, url) | {"database": PG_DATABASE},
+def _run(backend: str) -> dict:
+    return c.kept_worker_run(
+        backend,
+        command=[sys.executable, str(Path(__file__).resolve()), "--child"],
+        cache_dir=CACHE_DIR,
+        tag=f"cases{N_CASES}-seed{SEED}",
+        pg_database=PG_DATABASE,
         table=META_TABLE,
         key=fill_key(),
         refill=REFILL,
+        timeout=WORKER_TIMEOUT_S,
     )
 
 
@@ -267,7 +254,7 @@ def run(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> dict:
     )
     out: dict = {"summary": []}
     for backend in backends:
-        found = _sqlite_run() if backend == "sqlite" else _pg_run()
+        found = _run(backend)
         if "skipped" in found:
             c.note(f"{backend}: skipped — {found['skipped']}")
             out[backend] = found

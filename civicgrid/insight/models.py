@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 # The additive measures of a case (0/1 each, except the minutes), in CaseFact and CaseDay alike.
-# docs/command.md gives each one's definition; insight.indicators the rates built from them.
+# docs/indicators.md gives each one's definition; insight.indicators the rates built from them.
 MEASURES = (
     "cases",  # 上报数
     "worker_reports",  # reports by grid workers (有效上报率's denominator)
