@@ -25,12 +25,13 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import shapely
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.scopes import Scope
 from civicgrid.cases.models import Case, CaseClass, CaseState
+from civicgrid.geo import cells
 from civicgrid.insight.links import case_list_url
 from civicgrid.insight.models import AlertKind, CaseDay, InsightSettings
 from civicgrid.insight.warnings import RunResult, alerts_upsert
@@ -225,9 +226,16 @@ class RepeatPlace:
         return case_list_url(region=self.grid_code, case_class=self.class_code, date_from=a, date_to=b)
 
 
+# A repeat place is one spot: reports of the same 小类 within this distance of its centre report.
+# The ~280 m spatial cells (civicgrid.geo.cells) made ~270 "repeat places" a day out of ordinary
+# busy streets on the demo year, and split a spot lying on a cell's edge.
+REPEAT_RADIUS_M = 50
+
+
 def repeat_places(*, last: date | None = None, scope: Scope | None = None) -> list[RepeatPlace]:
-    """Spots with the same 小类 reported ``repeat_count`` times or more in the ``repeat_days``
-    days ending ``last`` (void reports left out), most reports first."""
+    """Spots with the same 小类 reported ``repeat_count`` times or more within ``REPEAT_RADIUS_M``
+    of one another in the ``repeat_days`` days ending ``last`` (void reports left out), most
+    reports first."""
     settings = InsightSettings.current()
     last = last or timezone.localdate()
     qs = Case.objects.filter(
@@ -238,21 +246,33 @@ def repeat_places(*, last: date | None = None, scope: Scope | None = None) -> li
     ).exclude(state=CaseState.VOIDED)
     if scope is not None and not scope.everything:
         qs = qs.filter(street_id__in=scope.region_ids)
-    groups = list(
-        qs.values("cell", "case_class_id")
-        .annotate(n=Count("id"), first=Min("created_at"), last=Max("created_at"), grid=Max("grid_id"))
-        .filter(n__gte=settings.repeat_count)
-        .order_by("-n", "-last")
+    # Candidates: a grid's 小类 reported often enough; then the spots among their reports.
+    candidates = list(
+        qs.values("grid_id", "case_class_id").annotate(n=Count("id")).filter(n__gte=settings.repeat_count)
     )
-    classes = CaseClass.objects.in_bulk({g["case_class_id"] for g in groups})
-    grids = Region.objects.select_related("parent").in_bulk({g["grid"] for g in groups if g["grid"]})
+    members: dict[tuple[int, int], list[tuple]] = {}
+    for start in range(0, len(candidates), 200):
+        part = candidates[start : start + 200]
+        rows = qs.filter(
+            grid_id__in={g["grid_id"] for g in part}, case_class_id__in={g["case_class_id"] for g in part}
+        ).values_list("grid_id", "case_class_id", "lon", "lat", "created_at")
+        for grid_id, class_id, lon, lat, at in rows:
+            members.setdefault((grid_id, class_id), []).append((lon, lat, at))
+    spots = [
+        (grid_id, class_id, centre, spot)
+        for (grid_id, class_id), points in members.items()
+        for centre, spot in _spots(points, settings.repeat_count)
+    ]
+    classes = CaseClass.objects.in_bulk({class_id for _g, class_id, _c, _s in spots})
+    grids = Region.objects.select_related("parent").in_bulk({grid_id for grid_id, *_rest in spots})
     found = []
-    for g in groups:
-        grid, cls = grids.get(g["grid"]), classes[g["case_class_id"]]
+    for grid_id, class_id, centre, spot in spots:
+        cls, grid = classes[class_id], grids.get(grid_id)
+        cell = cells.cell_of(centre[0], centre[1])
         found.append(
             RepeatPlace(
-                cell=g["cell"],
-                case_class_id=g["case_class_id"],
+                cell=cell,
+                case_class_id=class_id,
                 class_code=cls.code,
                 class_name=cls.name,
                 major_id=cls.parent_id or 0,
@@ -260,12 +280,32 @@ def repeat_places(*, last: date | None = None, scope: Scope | None = None) -> li
                 grid_code=grid.code if grid else "",
                 grid_name=grid.name if grid else "",
                 street_id=(grid.parent.parent_id if grid and grid.parent else 0) or 0,
-                cases=g["n"],
-                first=g["first"],
-                last=g["last"],
+                cases=len(spot),
+                first=min(p[2] for p in spot),
+                last=max(p[2] for p in spot),
             )
         )
+    found.sort(key=lambda p: (-p.cases, -p.last.timestamp()))
     return found
+
+
+def _spots(points: list[tuple], least: int) -> list[tuple[tuple, list[tuple]]]:
+    """(centre, members): groups of at least ``least`` points within ``REPEAT_RADIUS_M`` of a
+    centre point, taken greedily from the point with most neighbours (a grid's 小类 has a few
+    dozen reports a month at most)."""
+    left, spots = list(points), []
+    while len(left) >= least:
+        near = [
+            (p, [q for q in left if cells.distance_m(p[0], p[1], q[0], q[1]) <= REPEAT_RADIUS_M])
+            for p in left
+        ]
+        centre, best = max(near, key=lambda pair: len(pair[1]))
+        if len(best) < least:
+            break
+        spots.append((centre, best))
+        taken = {id(q) for q in best}
+        left = [p for p in left if id(p) not in taken]
+    return spots
 
 
 def repeats_raise(*, last: date | None = None) -> RunResult:

@@ -91,6 +91,16 @@ def test_a_spot_reported_three_times_is_a_repeat_place(repeats):
     assert f"region={GRID_A}&case_class=E0201" in places[0].link
 
 
+def test_reports_of_one_class_spread_along_a_street_are_not_a_repeat_place(idemo):
+    lon, lat = point_in(GRID_A)
+    for i in range(3):  # 61 m apart: the same ~280 m cell, but three spots
+        report(GW_A, point=(lon, lat + i * 0.00055), case_class="E0201", title="小广告")
+    assert hotspots.repeat_places() == []
+    report(GW_A, point=(lon, lat + 0.0001), case_class="E0201", title="小广告")
+    report(GW_A, point=(lon + 0.0001, lat), case_class="E0201", title="小广告")  # ~10 m from the first
+    assert [(p.class_code, p.cases) for p in hotspots.repeat_places()] == [("E0201", 3)]
+
+
 def test_the_repeat_threshold_is_a_setting(repeats):
     InsightSettings.objects.filter(pk=1).update(repeat_count=2)
     assert {p.class_code for p in hotspots.repeat_places()} == {"E0201", "E0102"}
