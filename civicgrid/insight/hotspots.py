@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import shapely
@@ -34,6 +34,7 @@ from civicgrid.cases.models import Case, CaseClass, CaseState
 from civicgrid.geo import cells
 from civicgrid.insight.links import case_list_url
 from civicgrid.insight.models import AlertKind, CaseDay, InsightSettings
+from civicgrid.insight.periods import day_start
 from civicgrid.insight.warnings import RunResult, alerts_upsert
 from civicgrid.regions import locator
 from civicgrid.regions.models import Region
@@ -117,10 +118,6 @@ class HotspotMap:
     last: date
     rows: list[HotspotRow]
     geometries: dict[str, object]  # grid code -> shapely polygon (for the map)
-
-
-def _local_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 def hotspots(*, last: date | None = None, days: int = WINDOW_DAYS) -> HotspotMap:
@@ -239,8 +236,8 @@ def repeat_places(*, last: date | None = None, scope: Scope | None = None) -> li
     settings = InsightSettings.current()
     last = last or timezone.localdate()
     qs = Case.objects.filter(
-        created_at__gte=_local_start(last - timedelta(days=settings.repeat_days - 1)),
-        created_at__lt=_local_start(last + timedelta(days=1)),
+        created_at__gte=day_start(last - timedelta(days=settings.repeat_days - 1)),
+        created_at__lt=day_start(last + timedelta(days=1)),
         cell__gt=0,
         case_class__isnull=False,
     ).exclude(state=CaseState.VOIDED)

@@ -27,7 +27,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import jieba
 from django.conf import settings
@@ -40,6 +40,7 @@ from civicgrid.hotline.models import HotlineOrder
 from civicgrid.insight import opinion_words as words
 from civicgrid.insight.links import case_list_url
 from civicgrid.insight.models import Alert, AlertKind, OpinionWeek, WatchTerm
+from civicgrid.insight.periods import day_start
 from civicgrid.regions.models import Level, Region
 
 RESIDENT_CHANNELS = (Channel.RESIDENT, Channel.PHONE, Channel.WALK_IN, Channel.HOTLINE, Channel.OPEN311)
@@ -61,10 +62,6 @@ _places: set[str] = set()  # place names, dropped from the terms like the stop w
 def week_of(day: date) -> date:
     """The Monday of ``day``'s ISO week."""
     return day - timedelta(days=day.weekday())
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 # -- reading a text -----------------------------------------------------------------------------
@@ -172,7 +169,7 @@ class Text:
 
 def texts_between(start: date, end: date) -> Iterator[Text]:
     """Residents' texts written on the days ``start``–``end`` (local dates, inclusive)."""
-    since, until = _start_of(start), _start_of(end + timedelta(days=1))
+    since, until = day_start(start), day_start(end + timedelta(days=1))
     cases = Case.objects.filter(created_at__gte=since, created_at__lt=until, channel__in=RESIDENT_CHANNELS)
     for at, street_id, title, description in cases.values_list(
         "created_at", "street_id", "title", "description"

@@ -32,6 +32,7 @@ from civicgrid.cases.models import CaseClass
 from civicgrid.errors import DomainError, NotFound
 from civicgrid.insight import access, indicators
 from civicgrid.insight.models import Alert, AlertKind, CaseDay, EventDay, Review, ReviewKind, ScoreKind
+from civicgrid.insight.periods import month_span, quarter_span
 from civicgrid.regions.models import Region
 
 PAYLOAD_VERSION = 1
@@ -71,15 +72,11 @@ class Period:
 
 
 def month_period(day: date) -> Period:
-    start = day.replace(day=1)
-    following = (start + timedelta(days=32)).replace(day=1)
-    return Period(ReviewKind.MONTHLY, start, following - timedelta(days=1))
+    return Period(ReviewKind.MONTHLY, *month_span(day))
 
 
 def quarter_period(day: date) -> Period:
-    start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    end = month_period(date(start.year, start.month + 2, 1)).end
-    return Period(ReviewKind.QUARTERLY, start, end)
+    return Period(ReviewKind.QUARTERLY, *quarter_span(day))
 
 
 def period_parse(kind: str, text: str) -> Period:

@@ -38,6 +38,7 @@ from civicgrid import bulk
 from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel, Satisfaction
 from civicgrid.cases.selectors import STAGE_STATES
 from civicgrid.insight.models import KEY_FIELDS, MEASURES, CaseDay, CaseFact, EventDay, RollupState
+from civicgrid.insight.periods import day_span
 
 S = CaseState
 NAME = "cases"
@@ -301,15 +302,9 @@ def _count_moves(start: datetime | None, end: datetime | None) -> None:
     )
 
 
-def _day_span(day: date) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    start = datetime.combine(day, datetime.min.time(), tz)
-    return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
-
-
 def _recount_days(days: Iterable[date]) -> None:
     for day in sorted(set(days)):
-        start, end = _day_span(day)
+        start, end = day_span(day)
         EventDay.objects.filter(day=day).delete()
         _count_moves(start, end)
 
