@@ -41,6 +41,8 @@ def test_a_broken_upload_is_drawn_and_each_row_flies_to_its_problem(
     assert {"gap", "overlap", "outside_parent", "duplicate_code"} <= set(kinds)
     # Every problem is on the map: area problems as red shapes, the others as markers.
     red = page.locator('#problem-map path[fill="#d62728"]')
+    # The rows are HTML and can be visible while the parser still waits for Leaflet's script.
+    expect(red.first).to_be_attached()
     assert red.count() >= len(kinds)
     context = page.locator('#problem-map path:not([fill="#d62728"])')
     assert context.count() >= 60  # the communities, drawn lightly underneath
